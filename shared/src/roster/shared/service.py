@@ -1,0 +1,83 @@
+"""The HTTP face every service shares: `/healthz`, `/readyz`, `/metrics`, and its lifespan.
+
+`/healthz` says the process serves requests; `/readyz` says it does its job: all its Kafka
+consumers joined their groups and Redis answers. Services add their own routes to the
+FastAPI app this returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis.asyncio as redis
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from roster.shared.config import HttpSettings
+from roster.shared.kafka import KafkaRuntime
+
+Hook = Callable[[], Awaitable[Any]]
+log = structlog.get_logger()
+
+
+def create_service_app(
+    *,
+    service: str,
+    runtime: KafkaRuntime,
+    redis_client: redis.Redis,
+    registry: CollectorRegistry,
+    on_start: list[Hook] | None = None,
+    on_stop: list[Hook] | None = None,
+    title: str | None = None,
+) -> FastAPI:
+    starts = on_start or []
+    stops = on_stop or []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        for hook in starts:
+            await hook()
+        log.info("service started", service=service)
+        try:
+            yield
+        finally:
+            for hook in stops:
+                await hook()
+            await runtime.stop()
+            await redis_client.aclose()
+            log.info("service stopped", service=service)
+
+    app = FastAPI(title=title or f"roster {service}", lifespan=lifespan)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        problems: list[str] = [f"consumer not in group: {m}" for m in runtime.readiness.missing()]
+        try:
+            await redis_client.ping()
+        except Exception as exc:  # noqa: BLE001 - any Redis failure means not ready
+            problems.append(f"redis: {type(exc).__name__}")
+        status = 200 if not problems else 503
+        return JSONResponse({"ready": not problems, "problems": problems}, status_code=status)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+async def serve(app: FastAPI, http: HttpSettings) -> None:
+    config = uvicorn.Config(
+        app, host=http.host, port=http.port, log_config=None, access_log=False, lifespan="on"
+    )
+    await uvicorn.Server(config).serve()
