@@ -237,3 +237,16 @@ async def test_delete_waits_for_the_long_task(make_sim, make_writer, control, cl
     polls = [e for e in await sim.log() if e["path"].startswith("/rest/api/longtask/")]
     assert len(polls) == 2  # running on the first poll, finished on the second
     assert clock.sleeps == [2.0]
+
+
+async def test_a_command_that_takes_too_long_is_reported_transient(make_sim, make_writer, control):
+    app = make_sim("8.4")
+    writer = make_writer(app, command_timeout_seconds=0.05)
+    await writer.client.ready()
+    await control(app).faults(latency_ms=300)
+    result = await writer.executor.execute(cmd(CreateGroup, group="slow"))
+    assert isinstance(result, CommandFailed)
+    assert not result.permanent
+    assert "gave up after 0.05 s" in result.error
+    # still marked in flight: the next delivery reads before writing
+    assert await writer.ledger._redis.exists(writer.ledger.inflight_key(result.command_id))

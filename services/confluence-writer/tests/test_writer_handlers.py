@@ -112,3 +112,22 @@ async def test_membership_and_its_group_in_one_batch(make_sim, make_writer, cont
     assert (await sim.state())["memberships"]["fresh"] == [f"m{i}" for i in range(8)]
     creates = [e for e in await sim.log() if e["op"] == "create_group"]
     assert sum(1 for e in creates if e["effect"] == "applied") == 1
+
+
+async def test_batch_out_of_time_answers_every_command_unexecuted(make_sim, make_writer, control):
+    app = make_sim("8.4")
+    writer = make_writer(app)
+    commands = [cmd(DeactivateUser, username=f"x{i}") for i in range(5)]
+    read = ReadConfluenceState(run_id="run-d", command_id=command_id("run-d", "read", "", {}))
+    runtime = FakeRuntime()
+    handler = CommandHandler(
+        runtime, writer.executor, writer.reader, concurrency=2, budget_seconds=0.0
+    )
+    await handler.on_batch([*by_key(commands), delivery(read, "run-d")])
+    results = [m for family, _, m in runtime.published if family == topics.CONFLUENCE_RESULTS]
+    assert len(results) == 5
+    assert all(not r.permanent and r.error.startswith("not executed") for r in results)
+    [(_, _, marker)] = [p for p in runtime.published if p[0] == topics.CONFLUENCE_STATE]
+    assert isinstance(marker, ConfluenceStateCompleted)
+    assert marker.error
+    assert await control(app).log() == []  # nothing was sent to Confluence

@@ -113,3 +113,26 @@ async def test_failed_read_is_reported(make_sim, make_writer, control):
     assert pages == []
     assert marker.error
     assert marker.pages == 0
+
+
+async def test_snapshot_without_the_remote_api_has_no_emails(make_sim, make_writer, control):
+    app = make_sim("9.3", rpc_accepts_bearer=False)  # JSON-RPC refuses the token (401)
+    sim = control(app)
+    await sim.seed(scenario_seed())
+    writer = make_writer(app, token=True)
+    pages, marker = await writer.reader.read(read_command(groups=["legacy"]))
+    assert marker.error is None
+    users, members, _ = facts(pages)
+    assert members == {"legacy": ["carol", "dave"]}
+    assert users["carol"].display_name == "Carol Old"
+    assert all(u.email is None for u in users.values())
+
+
+async def test_a_read_that_takes_too_long_is_reported(make_sim, make_writer, control):
+    app = make_sim("8.4")
+    writer = make_writer(app, read_timeout_seconds=0.05)
+    await writer.client.ready()
+    await control(app).faults(latency_ms=300)
+    pages, marker = await writer.reader.read(read_command())
+    assert pages == []
+    assert marker.error == "gave up after 0.05 s"

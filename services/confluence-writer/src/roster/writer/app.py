@@ -87,7 +87,7 @@ def build_writer(
         inflight_ttl=options.inflight_ttl_seconds,
     )
     executor = CommandExecutor(client, ledger, options=options, clock=clock, metrics=metrics)
-    reader = StateReader(client, options=options)
+    reader = StateReader(client, options=options, metrics=metrics)
     return Writer(options, metrics, http_client, limiter, ledger, client, executor, reader)
 
 
@@ -112,7 +112,11 @@ def build_app(
     )
     runtime = KafkaRuntime(config.kafka, service=SERVICE, registry=registry)
     handler = CommandHandler(
-        runtime, writer.executor, writer.reader, concurrency=writer.options.concurrency
+        runtime,
+        writer.executor,
+        writer.reader,
+        concurrency=writer.options.concurrency,
+        budget_seconds=writer.options.batch_budget_seconds,
     )
     runtime.subscribe(
         topics.CONFLUENCE_COMMANDS,

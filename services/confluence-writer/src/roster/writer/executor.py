@@ -8,6 +8,7 @@ wait for the user); only infrastructure failures (Redis) escape. It publishes no
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -96,7 +97,8 @@ class CommandExecutor:
             max_delay=options.backoff_max_seconds,
         )
 
-    async def execute(self, command: WriteCommand) -> Result:
+    async def execute(self, command: WriteCommand, *, budget: float | None = None) -> Result:
+        """Run `command`; `budget` (seconds) caps it below `command_timeout_seconds`."""
         bound = log.bind(
             command_id=command.command_id, operation=command.type, run_id=command.run_id
         )
@@ -106,7 +108,14 @@ class CommandExecutor:
             bound.info("command replayed", outcome="replay")
             return succeeded(command, noop=True, detail=REPLAY, user_key=previous.user_key)
         recover = not await self._ledger.begin(command.command_id)
-        result = await self._run(command, recover=recover)
+        limit = self._options.command_timeout_seconds
+        limit = limit if budget is None else max(0.0, min(limit, budget))
+        try:
+            async with asyncio.timeout(limit):
+                result = await self._run(command, recover=recover)
+        except TimeoutError:
+            error = f"gave up after {limit:g} s (Confluence slow or rate limited)"
+            result = failed(command, error=error, permanent=False)
         if isinstance(result, CommandSucceeded):
             await self._ledger.finish(result)
             outcome = "replay" if result.detail == REPLAY else self._outcome(result)
@@ -120,6 +129,12 @@ class CommandExecutor:
             extra["detail"] = result.detail
         bound.info("command executed", outcome=outcome, recovering=recover, **extra)
         return result
+
+    def defer(self, command: WriteCommand, *, why: str) -> CommandFailed:
+        """The result of a command the writer had no time left for (not executed)."""
+        self._metrics.command(command.type, "deferred")
+        log.warning("command deferred", command_id=command.command_id, reason=why)
+        return failed(command, error=f"not executed: {why}", permanent=False)
 
     @staticmethod
     def _outcome(result: CommandSucceeded) -> str:

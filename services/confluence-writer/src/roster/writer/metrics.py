@@ -19,7 +19,8 @@ class WriterMetrics:
         self.commands = Counter(
             "roster_writer_commands_total",
             "Commands executed, by operation and outcome "
-            "(applied, noop, replay, recovered, failed_permanent, failed_transient).",
+            "(applied, noop, replay, recovered, failed_permanent, failed_transient, deferred; "
+            "read, read_failed for snapshots).",
             ["operation", "outcome"],
             registry=self.registry,
         )

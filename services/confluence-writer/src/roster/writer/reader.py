@@ -22,6 +22,7 @@ from roster.shared.messages.state import (
 from roster.writer.adapters.confluence import ConfluenceClient
 from roster.writer.adapters.wire import Person
 from roster.writer.core.pages import completed, paginate
+from roster.writer.metrics import WriterMetrics
 from roster.writer.settings import WriterOptions
 
 log = structlog.get_logger()
@@ -30,17 +31,28 @@ Snapshot = tuple[list[ConfluenceStatePage], ConfluenceStateCompleted]
 
 
 class StateReader:
-    def __init__(self, client: ConfluenceClient, *, options: WriterOptions) -> None:
+    def __init__(
+        self, client: ConfluenceClient, *, options: WriterOptions, metrics: WriterMetrics
+    ) -> None:
         self._client = client
         self._options = options
+        self._metrics = metrics
 
-    async def read(self, command: ReadConfluenceState) -> Snapshot:
+    async def read(self, command: ReadConfluenceState, *, budget: float | None = None) -> Snapshot:
+        """Read a snapshot; `budget` (seconds) caps it below `read_timeout_seconds`."""
+        limit = self._options.read_timeout_seconds
+        limit = limit if budget is None else max(0.0, min(limit, budget))
         try:
-            return await self._read(command)
-        except (RosterError, ValueError) as exc:
-            log.error("confluence state read failed", run_id=command.run_id, error=str(exc))
-            marker = completed(run_id=command.run_id, pages=0, users=0, groups=0, error=str(exc))
+            async with asyncio.timeout(limit):
+                snapshot = await self._read(command)
+        except (RosterError, ValueError, TimeoutError) as exc:
+            error = str(exc) or f"gave up after {limit:g} s"
+            self._metrics.command(command.type, "read_failed")
+            log.error("confluence state read failed", run_id=command.run_id, error=error)
+            marker = completed(run_id=command.run_id, pages=0, users=0, groups=0, error=error)
             return [], marker
+        self._metrics.command(command.type, "read")
+        return snapshot
 
     async def _read(self, command: ReadConfluenceState) -> Snapshot:
         caps = await self._client.ready()

@@ -42,6 +42,14 @@ class WriterOptions:
     """Longest single pause the writer honours (a larger Retry-After is capped)."""
     backoff_base_seconds: float = 0.2
     backoff_max_seconds: float = 10.0
+    command_timeout_seconds: float = 300.0
+    """Longest one command may take (rate-limit waits included) before it is reported failed
+    (not permanent)."""
+    read_timeout_seconds: float = 600.0
+    """Longest one ReadConfluenceState may take before it is reported with an error."""
+    batch_budget_seconds: float = 840.0
+    """All work of one Kafka batch ends within this: later commands are answered unexecuted
+    (failed, not permanent). Must stay below the consumer's max_poll_interval (900 s)."""
     longtask_poll_seconds: float = 0.5
     longtask_timeout_seconds: float = 120.0
     done_ttl_seconds: int = 7 * 24 * 3600

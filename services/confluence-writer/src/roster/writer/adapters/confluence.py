@@ -13,7 +13,7 @@ import json
 
 import structlog
 
-from roster.shared.errors import ConfigurationError, NotFoundError, RosterError
+from roster.shared.errors import ConfigurationError, PermanentError, RosterError
 from roster.writer.adapters.clock import Clock
 from roster.writer.adapters.groups import GroupApi
 from roster.writer.adapters.http import ConfluenceHttp
@@ -77,7 +77,12 @@ class ConfluenceClient:
                 return parse_version(self._configured)
             except ValueError as exc:
                 raise ConfigurationError(f"confluence.version: {exc}") from exc
-        response = await self.http.request("GET", MANIFEST, anonymous=True)
+        try:
+            response = await self.http.request("GET", MANIFEST, anonymous=True)
+        except PermanentError as exc:
+            raise ConfigurationError(
+                f"cannot detect the Confluence version ({MANIFEST}: {exc}); set confluence.version"
+            ) from exc
         try:
             return parse_version(Manifest.model_validate(response.json()).version)
         except (ValueError, json.JSONDecodeError):
@@ -85,7 +90,7 @@ class ConfluenceClient:
         try:
             return version_from_manifest(response.text)
         except ValueError as exc:
-            raise NotFoundError(f"cannot read the Confluence version from {MANIFEST}") from exc
+            raise ConfigurationError(f"no version in {MANIFEST}; set confluence.version") from exc
 
     @property
     def capabilities(self) -> Capabilities:

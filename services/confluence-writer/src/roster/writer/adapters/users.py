@@ -84,10 +84,13 @@ class UserApi:
         return Person.model_validate(body)
 
     async def email(self, username: str) -> str | None:
-        """Through JSON-RPC (REST has no email); None when unknown, gone, or in dry run."""
+        """Through JSON-RPC (REST has no email); None when unknown or unreadable (user gone,
+        dry run, remote API switched off or refused)."""
         try:
             found = await self._rpc.call("getUserByName", username)
-        except (NotFoundError, DryRunError):
+        except PermanentError as exc:
+            if not isinstance(exc, NotFoundError | DryRunError):
+                log.warning("email not readable", username=username, error=str(exc))
             return None
         return RemoteUser.model_validate(found).email if isinstance(found, dict) else None
 

@@ -39,7 +39,6 @@ class Observation:
     """What the executor read before deciding; `None` fields were not needed and not read."""
 
     user: ObservedUser | None = None
-    user_read: bool = False
     group_exists: bool | None = None
     member: bool | None = None
 
