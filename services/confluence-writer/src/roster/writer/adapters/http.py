@@ -8,6 +8,7 @@ becomes an error. Credentials live in one header value and are never logged.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -122,6 +123,8 @@ class ConfluenceHttp:
         self._pacer = pacer
         self._clock = clock
         self._metrics = metrics
+        self._in_flight = asyncio.Semaphore(options.concurrency)
+        """Bounds this replica's concurrent requests (commands, snapshot reads and probes)."""
         self._policy = RetryPolicy(
             max_attempts=options.max_attempts,
             base_delay=options.backoff_base_seconds,
@@ -173,9 +176,10 @@ class ConfluenceHttp:
         await pacer.acquire()
         headers = {"Accept": "application/json"} if anon else self._headers
         try:
-            response = await self._client.request(
-                method, path, params=params, json=json, headers=headers
-            )
+            async with self._in_flight:
+                response = await self._client.request(
+                    method, path, params=params, json=json, headers=headers
+                )
         except httpx.TransportError as exc:
             self._metrics.request(method, None)
             found = classify(None, f"{method} {path}: {type(exc).__name__}: {exc}".strip())
