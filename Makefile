@@ -1,0 +1,39 @@
+# Roster: the two commands of the README, and what they stand on.
+# `make demo` and `make test` do all the set-up on a fresh machine (uv, Kafka jars, Redis).
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+USERS ?= 1000
+IDP ?= keycloak
+
+.PHONY: bootstrap up down stack-up stack-down test lint unit demo bench clean
+
+bootstrap:            ## install uv (from PyPI) and the locked Python environment
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
+	$(UV) sync --frozen --all-packages
+
+stack-up: bootstrap   ## Kafka (KRaft, from the Maven Central jars) and Redis on loopback
+	scripts/stack.sh start
+
+stack-down:
+	scripts/stack.sh stop
+
+up: stack-up          ## the whole local stack in the background: Kafka, Redis, simulators, services
+	$(UV) run --frozen python scripts/localstack.py up
+
+down:
+	-$(UV) run --frozen python scripts/localstack.py down
+	scripts/stack.sh stop
+
+lint: bootstrap       ## ruff, strict mypy, import contracts
+	$(UV) run --frozen ruff check shared services simulators cli scripts tests
+	$(UV) run --frozen mypy shared/src services/fetcher/src services/reconciler/src services/confluence-writer/src services/scheduler/src cli/src simulators/src
+	$(UV) run --frozen lint-imports
+
+test: stack-up lint   ## everything CI runs: unit, component, integration and end-to-end tests
+	eval "$$(scripts/stack.sh env)" && REQUIRE_STACK=1 $(UV) run --frozen pytest -q -p no:cacheprovider
+
+demo: stack-up        ## full sync of a simulated directory into the Confluence simulator; last line JSON
+	$(UV) run --frozen python scripts/demo.py --users $(USERS) --idp $(IDP)
+
+clean: down
+	rm -rf .stack

@@ -1,0 +1,218 @@
+"""The local stack's Roster part: simulators and the four services as background processes.
+
+Kafka and Redis come from `scripts/stack.sh`. `up` writes the demo configuration to
+`.stack/roster.yaml`, starts the Confluence and Keycloak simulators and the services (logs in
+`.stack/logs/`), waits until every service's `/readyz` answers 200 and prints the URLs;
+`down` stops them. Used by `make up` / `make down`, the demo and the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRETS = {"CONFLUENCE_PASSWORD": "admin", "KEYCLOAK_CLIENT_SECRET": "demo-secret"}
+
+
+@dataclass
+class Stack:
+    """Where one stack lives: ports, prefixes and its state folder."""
+
+    state: Path = ROOT / ".stack"
+    confluence_port: int = 8090
+    keycloak_port: int = 8091
+    service_ports: dict[str, int] = field(
+        default_factory=lambda: {
+            "scheduler": 8100,
+            "fetcher": 8101,
+            "reconciler": 8102,
+            "confluence-writer": 8103,
+        }
+    )
+    confluence_version: str = "8.4"
+    users: int = 1000
+    groups: int = 50
+    memberships: int = 5000
+    topic_prefix: str = ""
+    key_prefix: str = "roster:"
+    confluence_url: str | None = None
+    """A real Confluence to use instead of the simulator."""
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def pids(self) -> Path:
+        return self.state / "pids"
+
+    @property
+    def config_path(self) -> Path:
+        return self.state / "roster.yaml"
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.service_ports['scheduler']}"
+
+    @property
+    def confluence(self) -> str:
+        return self.confluence_url or f"http://127.0.0.1:{self.confluence_port}"
+
+    @property
+    def keycloak(self) -> str:
+        return f"http://127.0.0.1:{self.keycloak_port}"
+
+    def config(self) -> dict[str, object]:
+        kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:39092")
+        redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:36379/0")
+        auth: dict[str, object] = {"username": "admin", "password": {"env": "CONFLUENCE_PASSWORD"}}
+        if os.environ.get("CONFLUENCE_TOKEN"):
+            auth = {"token": {"env": "CONFLUENCE_TOKEN"}}
+        elif os.environ.get("CONFLUENCE_USER"):
+            auth = {
+                "username": os.environ["CONFLUENCE_USER"],
+                "password": {"env": "CONFLUENCE_PASSWORD"},
+            }
+        http = {name: {"http": {"port": port}} for name, port in self.service_ports.items()}
+        writer = http.pop("confluence-writer")
+        return {
+            "kafka": {"bootstrap_servers": kafka, "topic_prefix": self.topic_prefix},
+            "redis": {"url": redis_url, "key_prefix": self.key_prefix},
+            "confluence": {"url": self.confluence, "auth": auth},
+            "directories": [
+                {
+                    "id": "kc",
+                    "kind": "keycloak",
+                    "default_groups": ["confluence-users"],
+                    "keycloak": {
+                        "base_url": self.keycloak,
+                        "realm": "roster",
+                        "client_id": "roster-sync",
+                        "client_secret": {"env": "KEYCLOAK_CLIENT_SECRET"},
+                    },
+                }
+            ],
+            "writer": writer,
+            **http,
+        }
+
+    def commands(self) -> dict[str, list[str]]:
+        py = [sys.executable, "-m"]
+        cfg = ["--config", str(self.config_path)]
+        commands = {
+            "keycloak-sim": [
+                *py, "roster.simulators.keycloak", "--port", str(self.keycloak_port),
+                "--client-secret", SECRETS["KEYCLOAK_CLIENT_SECRET"],
+                "--users", str(self.users), "--groups", str(self.groups),
+                "--memberships", str(self.memberships),
+            ],
+            "fetcher": [*py, "roster.fetcher", *cfg],
+            "reconciler": [*py, "roster.reconciler", *cfg],
+            "confluence-writer": [*py, "roster.writer", *cfg],
+            "scheduler": [*py, "roster.scheduler", *cfg],
+        }  # fmt: skip
+        if self.confluence_url is None:
+            commands["confluence-sim"] = [
+                *py, "roster.simulators.confluence", "--port", str(self.confluence_port),
+                "--version", self.confluence_version,
+            ]  # fmt: skip
+        return commands
+
+
+def start_process(stack: Stack, name: str, command: list[str]) -> int:
+    env = {**SECRETS, **os.environ}
+    log = (stack.logs / f"{name}.log").open("ab")
+    process = subprocess.Popen(command, stdout=log, stderr=log, env=env, start_new_session=True)
+    (stack.pids / f"{name}.pid").write_text(str(process.pid))
+    return process.pid
+
+
+def stop_process(stack: Stack, name: str, sig: int = signal.SIGTERM) -> None:
+    pid_file = stack.pids / f"{name}.pid"
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text())
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pid_file.unlink(missing_ok=True)
+        return
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+            os.waitpid(pid, os.WNOHANG)
+        except (ProcessLookupError, ChildProcessError):
+            break
+        time.sleep(0.1)
+    else:
+        os.killpg(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+
+
+def wait_ready(url: str, name: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code < 300:
+                return
+            last = response.text
+        except httpx.HTTPError as exc:
+            last = str(exc)
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} not ready at {url} after {timeout:.0f} s: {last}")
+
+
+def up(stack: Stack) -> None:
+    stack.logs.mkdir(parents=True, exist_ok=True)
+    stack.pids.mkdir(parents=True, exist_ok=True)
+    stack.config_path.write_text(yaml.safe_dump(stack.config(), sort_keys=False))
+    down(stack)
+    for name, command in stack.commands().items():
+        start_process(stack, name, command)
+    if stack.confluence_url is None:
+        wait_ready(f"{stack.confluence}/rest/applinks/1.0/manifest", "confluence simulator")
+    wait_ready(f"{stack.keycloak}/_sim/faults", "keycloak simulator")
+    for name, port in stack.service_ports.items():
+        wait_ready(f"http://127.0.0.1:{port}/readyz", name, timeout=90)
+
+
+def down(stack: Stack) -> None:
+    for name in stack.commands():
+        stop_process(stack, name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("action", choices=["up", "down"])
+    args = parser.parse_args()
+    stack = Stack(
+        confluence_version=os.environ.get("CONFLUENCE_VERSION", "8.4"),
+        users=int(os.environ.get("USERS", "1000")),
+        confluence_url=os.environ.get("CONFLUENCE_URL") or None,
+    )
+    if args.action == "down":
+        down(stack)
+        return
+    up(stack)
+    print(f"admin API     {stack.api}/api/v1/runs")
+    print(f"confluence    {stack.confluence}")
+    print(f"keycloak sim  {stack.keycloak}/admin/realms/roster")
+    for name, port in stack.service_ports.items():
+        print(f"{name:<13} http://127.0.0.1:{port}/metrics")
+    print(f"logs          {stack.logs}")
+
+
+if __name__ == "__main__":
+    main()

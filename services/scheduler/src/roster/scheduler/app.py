@@ -1,0 +1,35 @@
+"""Composition root of the scheduler: settings → Redis, Kafka → sink and admin API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from roster.scheduler.api import mount_api
+from roster.scheduler.runs import RunStore
+from roster.scheduler.sink import Sink
+from roster.shared.config import RosterConfig
+from roster.shared.kafka import KafkaRuntime
+from roster.shared.logging import configure_logging
+from roster.shared.redisdb import Keys, connect
+from roster.shared.service import create_service_app, serve
+
+SERVICE = "scheduler"
+
+
+def build_app(config: RosterConfig) -> FastAPI:
+    registry = CollectorRegistry()
+    runtime = KafkaRuntime(config.kafka, service=SERVICE, registry=registry)
+    client = connect(config.redis)
+    store = RunStore(client, Keys(config.redis.key_prefix))
+    Sink(runtime, store).subscribe()
+    app = create_service_app(
+        service=SERVICE, runtime=runtime, redis_client=client, registry=registry
+    )
+    mount_api(app, config, runtime, store)
+    return app
+
+
+async def run(config: RosterConfig) -> None:
+    configure_logging(SERVICE, level=config.log_level)
+    await serve(build_app(config), config.scheduler.http)
