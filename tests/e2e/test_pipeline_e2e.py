@@ -1,0 +1,138 @@
+"""The whole pipeline on real Kafka and Redis: fetcher → reconciler → writer → Confluence
+simulator → results → run summary, as separate processes started like `make up` does.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from demo import compare, expected, sync  # noqa: E402
+from localstack import Stack, down, start_process, stop_process, up  # noqa: E402
+
+
+def _free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.fixture
+def stack(tmp_path: Path, stack_env: dict[str, str]) -> Any:
+    ports = _free_ports(6)
+    tag = uuid.uuid4().hex[:8]
+    s = Stack(
+        state=tmp_path,
+        confluence_port=ports[0],
+        keycloak_port=ports[1],
+        service_ports=dict(
+            zip(["scheduler", "fetcher", "reconciler", "confluence-writer"], ports[2:], strict=True)
+        ),
+        users=150,
+        groups=8,
+        memberships=600,
+        topic_prefix=f"e2e-{tag}.",
+        key_prefix=f"e2e-{tag}:",
+    )
+    try:
+        up(s)
+        yield s
+    finally:
+        down(s)
+
+
+def _directory(stack: Stack) -> dict[str, Any]:
+    return dict(httpx.get(f"{stack.keycloak}/_sim/directory", timeout=30).json())
+
+
+def _confluence_state(stack: Stack) -> dict[str, Any]:
+    return dict(httpx.get(f"{stack.confluence}/_sim/state", timeout=30).json())
+
+
+def _check_matches(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.confluence, auth=("admin", "admin"), timeout=30) as client:
+        problems = compare(client, expected(_directory(stack), ["confluence-users"]))
+    assert problems == []
+
+
+def _applied_twice(stack: Stack) -> list[tuple[Any, ...]]:
+    log = httpx.get(f"{stack.confluence}/_sim/requests", timeout=60).json()["entries"]
+    applied = Counter(
+        (e["op"], e.get("target"), e.get("group")) for e in log if e["effect"] == "applied"
+    )
+    return [k for k, n in applied.items() if n > 1]
+
+
+def test_full_sync_then_idle_sync_writes_nothing(stack: Stack) -> None:
+    first = sync(stack.api, "kc", timeout=300)
+    assert first["status"] == "succeeded"
+    assert first["summary"]["create_users"] > 100
+    assert first["done"] == first["commands"] > 0
+    state = _confluence_state(stack)
+    assert len(state["users"]) > 100
+    _check_matches(stack)
+
+    second = sync(stack.api, "kc", timeout=300)
+    assert second["status"] == "succeeded"
+    assert second["commands"] == 0
+    assert _applied_twice(stack) == []
+
+    # an IdP change flows through: one user disabled, one renamed display name
+    users = _directory(stack)["users"]
+    gone, renamed = users[0], users[1]
+    httpx.patch(
+        f"{stack.keycloak}/_sim/users/{gone['id']}", json={"enabled": False}
+    ).raise_for_status()
+    httpx.patch(
+        f"{stack.keycloak}/_sim/users/{renamed['id']}", json={"firstName": "Renamed"}
+    ).raise_for_status()
+    third = sync(stack.api, "kc", timeout=300)
+    assert third["summary"]["deactivate_users"] == 1
+    assert third["summary"]["update_users"] == 1
+    by_name = {u["username"]: u for u in _confluence_state(stack)["users"]}
+    assert by_name[gone["username"].lower()]["active"] is False
+    assert by_name[renamed["username"].lower()]["displayName"].startswith("Renamed")
+
+    results = httpx.get(f"{stack.api}/api/v1/runs/{third['run_id']}/results").json()
+    assert {r["operation"] for r in results} == {"DeactivateUser", "UpdateUser"}
+
+
+def test_writer_killed_mid_sync_completes_without_double_writes(stack: Stack) -> None:
+    started = httpx.post(f"{stack.api}/api/v1/syncs", json={"directory": "kc"}).json()
+    run_id = started["run_id"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        run = httpx.get(f"{stack.api}/api/v1/runs/{run_id}").json()
+        if run.get("commands") and run["done"] >= 100:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the sync never got under way")
+    assert run["done"] < run["commands"], "sync finished before the writer could be killed"
+    stop_process(stack, "confluence-writer", signal.SIGKILL)
+    start_process(stack, "confluence-writer", stack.commands()["confluence-writer"])
+
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        run = httpx.get(f"{stack.api}/api/v1/runs/{run_id}").json()
+        if run.get("status") != "running":
+            break
+        time.sleep(0.5)
+    assert run["status"] == "succeeded", run
+    assert run["done"] == run["commands"]
+    _check_matches(stack)
+    assert _applied_twice(stack) == []
