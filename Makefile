@@ -33,7 +33,7 @@ test: stack-up lint   ## everything CI runs: unit, component, integration and en
 	eval "$$(scripts/stack.sh env)" && REQUIRE_STACK=1 $(UV) run --frozen pytest -q -p no:cacheprovider
 
 demo: stack-up        ## full sync of a simulated directory into the Confluence simulator; last line JSON
-	$(UV) run --frozen python scripts/demo.py --users $(USERS) --idp $(IDP); rc=$$?; scripts/stack.sh stop >/dev/null; exit $$rc
+	$(UV) run --frozen python scripts/demo.py --users $(USERS) --idp $(IDP); rc=$$?; scripts/stack.sh stop >/dev/null 2>&1; exit $$rc
 
 clean: down
 	rm -rf .stack
