@@ -80,7 +80,8 @@ class Sink:
             await self._finish_if_done(run_id)
         elif isinstance(event, RunHeld):
             await self._store.update(
-                run_id, {"status": "held", "reason": event.reason, "summary": event.summary}
+                run_id,
+                {"status": "held", "reason": event.reason, "summary": event.summary.model_dump()},
             )
         elif isinstance(event, RunFailed):
             await self._store.update(
