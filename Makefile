@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 USERS ?= 1000
 IDP ?= keycloak
 
-.PHONY: bootstrap up down stack-up stack-down test lint unit demo bench clean
+.PHONY: bootstrap up down stack-up stack-down test lint demo bench bench-writer clean
 
 bootstrap:            ## install uv (from PyPI) and the locked Python environment
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
@@ -34,6 +34,11 @@ test: stack-up lint   ## everything CI runs: unit, component, integration and en
 
 demo: stack-up        ## full sync of a simulated directory into the Confluence simulator; last line JSON
 	$(UV) run --frozen python scripts/demo.py --users $(USERS) --idp $(IDP); rc=$$?; scripts/stack.sh stop >/dev/null 2>&1; exit $$rc
+
+bench: bench-writer   ## all benchmarks (each prints one JSON line)
+
+bench-writer: stack-up  ## writer pace against the simulator: unlimited, then limited to 100 requests/s
+	eval "$$(scripts/stack.sh env)" && $(UV) run --frozen python scripts/bench_writer.py
 
 clean: down
 	rm -rf .stack
