@@ -3,8 +3,6 @@ in-process or under uvicorn, and writers wired to it with a fake clock."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -12,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as redis
-import uvicorn
 from writer_support import (
     BASE,
     PASSWORD,
@@ -25,6 +22,7 @@ from writer_support import (
     redis_url,
 )
 
+from roster.simulators.common.serving import Servers
 from roster.simulators.confluence import SimApp, SimConfig, create_app
 from roster.writer.app import Writer, build_writer
 from roster.writer.settings import WriterOptions
@@ -146,30 +144,9 @@ def make_writer(
     return make
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def served() -> AsyncIterator[Callable[[SimApp], Awaitable[str]]]:
     """Serve a simulator under real uvicorn on a free port (real sockets, real drops)."""
-    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
-
-    async def start(app: SimApp) -> str:
-        port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical")
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
-        servers.append((server, task))
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for server, task in servers:
-        server.should_exit = True
-        await task
+    servers = Servers()
+    yield servers.start
+    await servers.close()
