@@ -4,6 +4,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 USERS ?= 1000
 IDP ?= keycloak
+SCENARIO ?= normal
 
 .PHONY: bootstrap up down stack-up stack-down test lint demo bench bench-writer clean
 
@@ -32,8 +33,10 @@ lint: bootstrap       ## ruff, strict mypy, import contracts
 test: stack-up lint   ## everything CI runs: unit, component, integration and end-to-end tests
 	eval "$$(scripts/stack.sh env)" && REQUIRE_STACK=1 $(UV) run --frozen pytest -q -p no:cacheprovider
 
-demo: stack-up        ## full sync of a simulated directory into the Confluence simulator; last line JSON
-	$(UV) run --frozen python scripts/demo.py --users $(USERS) --idp $(IDP); rc=$$?; scripts/stack.sh stop >/dev/null 2>&1; exit $$rc
+demo: bootstrap       ## full sync of a simulated directory into the Confluence simulator; last line JSON
+	@if scripts/stack.sh status >/dev/null 2>&1; then started=0; else started=1; scripts/stack.sh start; fi; \
+	$(UV) run --frozen python scripts/demo.py --users $(USERS) --idp $(IDP) --scenario $(SCENARIO); rc=$$?; \
+	if [ $$started = 1 ]; then scripts/stack.sh stop >/dev/null 2>&1; fi; exit $$rc
 
 bench: bench-writer   ## all benchmarks (each prints one JSON line)
 

@@ -121,7 +121,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=int(os.environ.get("USERS", "1000")))
     parser.add_argument("--idp", default=os.environ.get("IDP", "keycloak"))
+    parser.add_argument("--scenario", default=os.environ.get("SCENARIO", "normal"))
     args = parser.parse_args()
+    if args.scenario != "normal":
+        sys.exit(f"SCENARIO={args.scenario}: only 'normal' is available so far")
     if args.idp != "keycloak":
         sys.exit(f"IDP={args.idp}: only 'keycloak' is available so far")
     began = time.monotonic()

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from roster.fetcher.connectors.http import RetrySettings
+from roster.fetcher.core.changes import ChangeSet
 from roster.fetcher.core.snapshot import SnapshotItem
-from roster.shared.messages.directory import IdpUser
+from roster.shared.messages.directory import IdpGroup, IdpUser
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -61,3 +62,29 @@ class Connector(Protocol):
     async def check(self) -> None:
         """Test the connection (credentials, permissions); raise what is wrong."""
         ...
+
+
+class IncrementalConnector(Connector, Protocol):
+    """A connector that can also read what changed since a cursor (delta sync).
+
+    The fetcher asks for `start_cursor()` just before a full snapshot begins and stores it
+    once the snapshot completed; a delta sync calls `changes(cursor)` and stores the returned
+    cursor after the events are published. `changes` raises `CursorExpired` when the IdP
+    refuses the cursor; the fetcher then runs a full snapshot instead.
+    """
+
+    async def start_cursor(self) -> str:
+        """A cursor meaning "now": changes after this moment are returned by `changes`."""
+        ...
+
+    async def changes(self, cursor: str) -> ChangeSet:
+        """Every change since `cursor` (all pages read), and the cursor to resume from."""
+        ...
+
+    async def user_groups(self, subject: str) -> list[IdpGroup]:
+        """The groups one user is a direct member of (for a single-user sync)."""
+        ...
+
+
+def is_incremental(connector: Connector) -> bool:
+    return all(hasattr(connector, name) for name in ("start_cursor", "changes", "user_groups"))
