@@ -19,7 +19,7 @@ stack-down:
 	scripts/stack.sh stop
 
 up: stack-up          ## the whole local stack in the background: Kafka, Redis, simulators, services
-	$(UV) run --frozen python scripts/localstack.py up
+	IDP=$(IDP) $(UV) run --frozen python scripts/localstack.py up
 
 down:
 	-$(UV) run --frozen python scripts/localstack.py down

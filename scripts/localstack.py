@@ -20,8 +20,11 @@ from pathlib import Path
 import httpx
 import yaml
 
+sys.path.insert(0, os.path.dirname(__file__))
+from demo_idps import IdpPlugin, plugin
+
 ROOT = Path(__file__).resolve().parent.parent
-SECRETS = {"CONFLUENCE_PASSWORD": "admin", "KEYCLOAK_CLIENT_SECRET": "demo-secret"}
+SECRETS = {"CONFLUENCE_PASSWORD": "admin"}
 
 
 @dataclass
@@ -31,6 +34,10 @@ class Stack:
     state: Path = ROOT / ".stack"
     confluence_port: int = 8090
     keycloak_port: int = 8091
+    """The IdP simulator's port (whichever IdP: see `idp`)."""
+    idp: str = "keycloak"
+    """Which `scripts/demo_idps/<idp>.py` simulator and directory kind the stack runs."""
+    directory_id: str = "kc"
     service_ports: dict[str, int] = field(
         default_factory=lambda: {
             "scheduler": 8100,
@@ -72,6 +79,22 @@ class Stack:
     def keycloak(self) -> str:
         return f"http://127.0.0.1:{self.keycloak_port}"
 
+    @property
+    def idp_port(self) -> int:
+        return self.keycloak_port
+
+    @property
+    def idp_url(self) -> str:
+        return f"http://127.0.0.1:{self.idp_port}"
+
+    @property
+    def plugin(self) -> IdpPlugin:
+        return plugin(self.idp)
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        return {**SECRETS, **self.plugin.secrets}
+
     def config(self) -> dict[str, object]:
         kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:39092")
         redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:36379/0")
@@ -89,19 +112,7 @@ class Stack:
             "kafka": {"bootstrap_servers": kafka, "topic_prefix": self.topic_prefix},
             "redis": {"url": redis_url, "key_prefix": self.key_prefix},
             "confluence": {"url": self.confluence, "auth": auth},
-            "directories": [
-                {
-                    "id": "kc",
-                    "kind": "keycloak",
-                    "default_groups": ["confluence-users"],
-                    "keycloak": {
-                        "base_url": self.keycloak,
-                        "realm": "roster",
-                        "client_id": "roster-sync",
-                        "client_secret": {"env": "KEYCLOAK_CLIENT_SECRET"},
-                    },
-                }
-            ],
+            "directories": [self.plugin.directory(self)],
             "writer": writer,
             **http,
         }
@@ -110,12 +121,7 @@ class Stack:
         py = [sys.executable, "-m"]
         cfg = ["--config", str(self.config_path)]
         commands = {
-            "keycloak-sim": [
-                *py, "roster.simulators.keycloak", "--port", str(self.keycloak_port),
-                "--client-secret", SECRETS["KEYCLOAK_CLIENT_SECRET"],
-                "--users", str(self.users), "--groups", str(self.groups),
-                "--memberships", str(self.memberships),
-            ],
+            f"{self.idp}-sim": self.plugin.command(self),
             "fetcher": [*py, "roster.fetcher", *cfg],
             "reconciler": [*py, "roster.reconciler", *cfg],
             "confluence-writer": [*py, "roster.writer", *cfg],
@@ -130,7 +136,7 @@ class Stack:
 
 
 def start_process(stack: Stack, name: str, command: list[str]) -> int:
-    env = {**SECRETS, **os.environ}
+    env = {**stack.secrets, **os.environ}
     log = (stack.logs / f"{name}.log").open("ab")
     process = subprocess.Popen(command, stdout=log, stderr=log, env=env, start_new_session=True)
     (stack.pids / f"{name}.pid").write_text(str(process.pid))
@@ -183,7 +189,7 @@ def up(stack: Stack) -> None:
         start_process(stack, name, command)
     if stack.confluence_url is None:
         wait_ready(f"{stack.confluence}/rest/applinks/1.0/manifest", "confluence simulator")
-    wait_ready(f"{stack.keycloak}/_sim/faults", "keycloak simulator")
+    wait_ready(f"{stack.idp_url}{stack.plugin.ready_path}", f"{stack.idp} simulator")
     for name, port in stack.service_ports.items():
         wait_ready(f"http://127.0.0.1:{port}/readyz", name, timeout=90)
 
@@ -201,6 +207,7 @@ def main() -> None:
         confluence_version=os.environ.get("CONFLUENCE_VERSION", "8.4"),
         users=int(os.environ.get("USERS", "1000")),
         confluence_url=os.environ.get("CONFLUENCE_URL") or None,
+        idp=os.environ.get("IDP", "keycloak"),
     )
     if args.action == "down":
         down(stack)
@@ -208,7 +215,8 @@ def main() -> None:
     up(stack)
     print(f"admin API     {stack.api}/api/v1/runs")
     print(f"confluence    {stack.confluence}")
-    print(f"keycloak sim  {stack.keycloak}/admin/realms/roster")
+    for label, url in stack.plugin.urls(stack).items():
+        print(f"{label:<13} {url}")
     for name, port in stack.service_ports.items():
         print(f"{name:<13} http://127.0.0.1:{port}/metrics")
     print(f"logs          {stack.logs}")
