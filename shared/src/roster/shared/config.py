@@ -77,6 +77,10 @@ class KeycloakSettings(Section):
     page_size: int = Field(default=100, ge=1, le=1000)
 
 
+KIND_SECTIONS: dict[str, str] = {"keycloak": "keycloak"}
+"""Directory kind → the field of `DirectorySettings` holding that kind's connection."""
+
+
 class DirectorySettings(Section):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     """Stable id of this IdP connection; used in keys, topics and metrics."""
@@ -88,8 +92,9 @@ class DirectorySettings(Section):
 
     @model_validator(mode="after")
     def _kind_section(self) -> DirectorySettings:
-        if self.kind == "keycloak" and self.keycloak is None:
-            raise ValueError("kind 'keycloak' needs a 'keycloak' section")
+        section = KIND_SECTIONS.get(self.kind)
+        if section is not None and getattr(self, section) is None:
+            raise ValueError(f"kind '{self.kind}' needs a '{section}' section")
         return self
 
 
@@ -112,6 +117,8 @@ class FetcherSettings(Section):
     directories: list[str] = Field(default_factory=list)
     """Directory ids this fetcher serves; empty means all configured directories."""
     member_chunk: int = Field(default=1000, ge=1)
+    public_url: str | None = None
+    """Base URL at which IdPs reach this fetcher's `/webhooks/...` (for subscriptions)."""
 
 
 class ReconcilerSettings(Section):

@@ -7,6 +7,7 @@ their requests are answered with `RunFailed`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import httpx
@@ -19,12 +20,14 @@ from roster.fetcher.connectors.registry import connector_for, supported
 from roster.fetcher.handlers import SyncRequestHandler, check_router
 from roster.fetcher.metrics import FetcherMetrics
 from roster.fetcher.snapshots import SnapshotRunner
+from roster.fetcher.triggers import SyncTrigger
+from roster.fetcher.webhooks import WEBHOOKS, Webhook, WebhookContext
 from roster.shared import topics
 from roster.shared.config import DirectorySettings, RosterConfig
 from roster.shared.errors import ConfigurationError
 from roster.shared.kafka import KafkaRuntime
 from roster.shared.logging import configure_logging
-from roster.shared.redisdb import connect
+from roster.shared.redisdb import Keys, connect
 from roster.shared.service import create_service_app, serve
 
 SERVICE = "fetcher"
@@ -78,14 +81,42 @@ def build_app(
         group=group,
     )
     runtime.subscribe(topics.SYNC_REQUESTS, group=group, handler=handler.on_batch)
+    redis_client = connect(config.redis)
+    trigger = SyncTrigger(runtime)
+    webhooks: list[Webhook] = []
+    for directory_id, connector in connectors.items():
+        factory = WEBHOOKS.get(served[directory_id].kind)
+        if factory is not None:
+            context = WebhookContext(
+                directory=served[directory_id],
+                connector=connector,
+                trigger=trigger,
+                redis=redis_client,
+                keys=Keys(config.redis.key_prefix),
+                public_url=config.fetcher.public_url,
+            )
+            webhooks.append(factory(context))
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start_background() -> None:
+        tasks.extend(asyncio.create_task(job()) for hook in webhooks for job in hook.background)
+
+    async def stop_background() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     app = create_service_app(
         service=SERVICE,
         runtime=runtime,
-        redis_client=connect(config.redis),
+        redis_client=redis_client,
         registry=registry,
-        on_stop=[http.aclose] if http_client is None else [],
+        on_start=[start_background],
+        on_stop=[stop_background, *([http.aclose] if http_client is None else [])],
     )
     app.include_router(check_router(served, connectors))
+    for hook in webhooks:
+        app.include_router(hook.router)
     return app
 
 

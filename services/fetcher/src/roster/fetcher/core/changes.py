@@ -1,10 +1,8 @@
 """Incremental changes as a connector reads them, before they become directory events.
 
-Pure values. A connector's `changes(cursor)` returns a `ChangeSet`: the changes since the
-cursor, in the IdP's order, and the cursor to resume after them. The fetcher turns them into
-`UserChanged` / `UserRemoved` / `GroupChanged` / `GroupRemoved` / `MembershipAdded` /
-`MembershipRemoved` events between a `SnapshotStarted(mode="delta")` and a
-`SnapshotCompleted` whose counts are the numbers of user, group and membership events.
+A connector's `changes(cursor)` returns a `ChangeSet`: the changes since the cursor, in the
+IdP's order, and the cursor to resume after. The fetcher publishes them as delta events
+between `SnapshotStarted(mode="delta")` and `SnapshotCompleted` (counts = events per kind).
 """
 
 from __future__ import annotations
