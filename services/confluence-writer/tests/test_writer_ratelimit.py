@@ -116,8 +116,8 @@ async def test_a_pause_is_capped(limiter_for) -> None:
 
 async def test_server_headers_set_the_shared_pace(limiter_for, redis_client) -> None:
     clock = FakeClock()
-    a = limiter_for(clock)
-    b = limiter_for(clock)
+    a = limiter_for(clock, rate_limit_safety=0.9)
+    b = limiter_for(clock, rate_limit_safety=0.9)
     await a.observe(HEADERS, 200)
     bucket = await redis_client.hgetall(a.bucket_key)
     assert float(bucket["rate"]) == pytest.approx(18.0)
@@ -154,7 +154,7 @@ async def test_writer_learns_the_pace_and_avoids_429(make_sim, make_writer, cont
     )
     sim = control(app)
     await sim.seed({"users": [{"username": f"u{i}"} for i in range(30)], "groups": ["crew"]})
-    writer = make_writer(app, use_clock=clock)
+    writer = make_writer(app, use_clock=clock, rate_limit_safety=0.9)
     start = clock.now()
     for i in range(30):
         result = await writer.executor.execute(cmd(AddMembership, username=f"u{i}", group="crew"))

@@ -54,12 +54,14 @@ async def test_two_replicas_share_the_limit(make_sim, make_writer, control, serv
     times = sorted(datetime.fromisoformat(e["time"]).timestamp() for e in log)
     span = times[-1] - times[0]
     achieved = (len(log) - limited) / span
+    # what the server admits in that span: its refill plus one full bucket at the start
+    allowed = RATE * span + RATE
     busiest = max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
     print(
         f"\nrequests={len(log)} 429s={limited} share={share:.2%} span={span:.1f}s "
         f"achieved={achieved:.1f}/s busiest_second={busiest} wall={wall:.1f}s"
     )
     assert share < 0.01
-    assert achieved <= RATE * 1.05  # never faster than the server refills, burst aside
+    assert len(log) - limited <= allowed  # never faster than the server admits
     assert achieved >= RATE * 0.7  # and not needlessly slow
     assert busiest <= 2 * RATE  # one bucketful plus one second of refill at most

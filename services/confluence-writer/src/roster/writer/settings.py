@@ -30,7 +30,7 @@ class WriterOptions:
     sends X-RateLimit headers or a 429."""
     rate_limit_burst: float = 10.0
     """Starting bucket capacity, requests (until the server's X-RateLimit-Limit is known)."""
-    rate_limit_safety: float = 0.9
+    rate_limit_safety: float = 0.97
     """Share of the server's advertised rate (and bucket) the writer uses."""
     rate_limit_min_per_second: float = 1.0
     """Floor of the AIMD pace used when the server sends 429 without rate-limit headers."""
