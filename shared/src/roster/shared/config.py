@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from roster.shared.errors import ConfigurationError
 from roster.shared.settings.base import SecretRef, Section
+from roster.shared.settings.google import GoogleSettings
 from roster.shared.settings.scim import ScimSettings
 
 __all__ = ["SecretRef", "Section"]
@@ -81,6 +82,7 @@ class KeycloakSettings(Section):
 KIND_SECTIONS: dict[str, str] = {"keycloak": "keycloak"}
 """Directory kind → the field of `DirectorySettings` holding that kind's connection."""
 KIND_SECTIONS["scim"] = "scim"
+KIND_SECTIONS["google"] = "google"
 
 
 class DirectorySettings(Section):
@@ -89,6 +91,7 @@ class DirectorySettings(Section):
     kind: Literal["keycloak", "entra", "okta", "google", "onelogin", "ldap", "scim"]
     keycloak: KeycloakSettings | None = None
     scim: ScimSettings | None = None
+    google: GoogleSettings | None = None
     default_groups: list[str] = Field(default_factory=list)
     """Confluence groups every provisioned user of this directory is put in."""
     deprovision: Literal["deactivate", "delete", "remove-groups-only", "none"] = "deactivate"
