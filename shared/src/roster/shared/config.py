@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from roster.shared.errors import ConfigurationError
 from roster.shared.settings.base import SecretRef, Section
 from roster.shared.settings.google import GoogleSettings
+from roster.shared.settings.rules import AttributeMapping, CleanupSettings, Correlation, GroupRules
 from roster.shared.settings.scim import ScimSettings
 
 __all__ = ["SecretRef", "Section"]
@@ -69,6 +70,11 @@ class ConfluenceSettings(Section):
     protected_groups: list[str] = Field(
         default_factory=lambda: ["confluence-administrators", "confluence-users"]
     )
+    administrator_groups: list[str] = Field(default_factory=lambda: ["confluence-administrators"])
+    """Members of these groups are protected like `protected_users` (empty: none)."""
+    directory_precedence: list[str] = Field(default_factory=list)
+    """Directory ids, first wins: directories listed here may provision the same username;
+    the first one with an active user decides display name and email."""
 
 
 class KeycloakSettings(Section):
@@ -95,6 +101,13 @@ class DirectorySettings(Section):
     default_groups: list[str] = Field(default_factory=list)
     """Confluence groups every provisioned user of this directory is put in."""
     deprovision: Literal["deactivate", "delete", "remove-groups-only", "none"] = "deactivate"
+    delete_after_days: int | None = Field(default=None, ge=1)
+    """With `deprovision: deactivate`: delete a deprovisioned user this many days later."""
+    groups: GroupRules = GroupRules()
+    attributes: AttributeMapping = AttributeMapping()
+    correlate_by: Correlation = "username"
+    """Attribute that adopts an unlinked Confluence user: `username` or `email`."""
+    cleanup: CleanupSettings | None = None
 
     @model_validator(mode="after")
     def _kind_section(self) -> DirectorySettings:
