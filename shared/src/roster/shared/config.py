@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from roster.shared.errors import ConfigurationError
 from roster.shared.settings.base import SecretRef, Section
+from roster.shared.settings.entra import EntraSettings
 from roster.shared.settings.google import GoogleSettings
 from roster.shared.settings.okta import OktaSettings
 from roster.shared.settings.rules import AttributeMapping, CleanupSettings, Correlation, GroupRules
@@ -90,6 +91,7 @@ KIND_SECTIONS: dict[str, str] = {"keycloak": "keycloak"}
 """Directory kind → the field of `DirectorySettings` holding that kind's connection."""
 KIND_SECTIONS["scim"] = "scim"
 KIND_SECTIONS["google"] = "google"
+KIND_SECTIONS["entra"] = "entra"
 KIND_SECTIONS["okta"] = "okta"
 
 
@@ -100,6 +102,7 @@ class DirectorySettings(Section):
     keycloak: KeycloakSettings | None = None
     scim: ScimSettings | None = None
     google: GoogleSettings | None = None
+    entra: EntraSettings | None = None
     okta: OktaSettings | None = None
     default_groups: list[str] = Field(default_factory=list)
     """Confluence groups every provisioned user of this directory is put in."""
