@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from roster.fetcher.core.snapshot import GroupMembers, SnapshotItem
+from roster.fetcher.deltas import DeltaRunner
 from roster.fetcher.handlers import SyncRequestHandler
 from roster.fetcher.metrics import FetcherMetrics
 from roster.fetcher.snapshots import SnapshotRunner
@@ -46,6 +47,27 @@ class RecordingPublisher:
     async def run_each(self, deliveries: Sequence[Any], handle: Any, *, group: str) -> None:
         for delivery in deliveries:
             await handle(delivery)
+
+    async def run_one(self, delivery: Any, handle: Any, *, group: str) -> None:
+        await handle(delivery.message)
+
+
+class MemoryCursors:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    async def get(self, directory: str) -> str | None:
+        return self.values.get(directory)
+
+    async def put(self, directory: str, cursor: str) -> None:
+        self.values[directory] = cursor
+
+
+class Delivered:
+    """The part of a Kafka `Delivery` the handler reads."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
 
 
 class ScriptedConnector:
@@ -184,7 +206,7 @@ def handler(publisher: RecordingPublisher, kinds: dict[str, str]) -> SyncRequest
     connectors = {d: ScriptedConnector(users(3)) for d, k in kinds.items() if k == "keycloak"}
     return SyncRequestHandler(
         runtime=publisher,  # type: ignore[arg-type]
-        runner=runner(publisher, member_chunk=10)[0],
+        runner=DeltaRunner(publisher, runner(publisher, member_chunk=10)[0], MemoryCursors()),
         served=served,
         connectors=connectors,  # type: ignore[arg-type]
         group="fetcher",
@@ -202,8 +224,8 @@ async def test_requests_for_other_directories_are_ignored() -> None:
 @pytest.mark.parametrize(
     ("mode", "kind", "reason"),
     [
-        ("delta", "keycloak", "delta mode not supported yet for kind keycloak"),
-        ("single", "keycloak", "single mode not supported yet for kind keycloak"),
+        ("delta", "keycloak", "kind keycloak has no incremental sync yet"),
+        ("single", "keycloak", "kind keycloak cannot read a user's groups yet"),
         ("full", "okta", "no connector for kind okta yet"),
     ],
 )
@@ -220,7 +242,7 @@ async def test_what_cannot_be_done_yet_is_answered_with_run_failed(mode, kind, r
 
 async def test_a_full_request_runs_a_snapshot() -> None:
     publisher = RecordingPublisher()
-    await handler(publisher, {"kc": "keycloak"}).on_batch([request()])
+    await handler(publisher, {"kc": "keycloak"}).on_batch([Delivered(request())])
     kinds = [type(m).__name__ for m in publisher.on(topics.DIRECTORY_EVENTS)]
     assert kinds == [
         "SnapshotStarted",

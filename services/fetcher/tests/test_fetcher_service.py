@@ -31,7 +31,7 @@ from roster.shared.messages.directory import (
     SnapshotStarted,
     UserObserved,
 )
-from roster.shared.messages.runs import RunFailed
+from roster.shared.messages.runs import RunFailed, RunProgress
 from roster.shared.messages.sync import SyncRequested
 from roster.simulators.keycloak import KeycloakSimConfig, create_app
 
@@ -167,7 +167,8 @@ async def test_full_snapshot_and_failures_on_real_kafka(running: Running, prefix
     )
 
     def finished(records: list[tuple[str, str, Any]]) -> bool:
-        return bool(of_run(records, "r-delta", topics.RUN_EVENTS))
+        delta = of_run(records, "r-delta", topics.DIRECTORY_EVENTS)
+        return any(isinstance(e, SnapshotCompleted) for e in delta)
 
     records = await read_until(prefix, finished)
 
@@ -211,17 +212,24 @@ async def test_full_snapshot_and_failures_on_real_kafka(running: Running, prefix
     assert "rejected the client credentials" in failed.error
     assert "not-the-secret" not in failed.error
 
-    # delta is a later issue
-    (refused,) = of_run(records, "r-delta", topics.RUN_EVENTS)
-    assert refused.error == "directory 'kc': delta mode not supported yet for kind keycloak"
+    # a delta without a stored cursor (the dry run stores none): a full snapshot instead
+    (note,) = of_run(records, "r-delta", topics.RUN_EVENTS)
+    assert isinstance(note, RunProgress)
+    assert note.phase.startswith("full sync instead of delta: no cursor stored")
+    delta = of_run(records, "r-delta", topics.DIRECTORY_EVENTS)
+    assert isinstance(delta[0], SnapshotStarted)
+    assert delta[0].mode == "full"
+    assert isinstance(delta[-1], SnapshotCompleted)
+    assert delta[-1].users == 450
 
     metrics = (await running.api.get("/metrics")).text
-    assert 'roster_fetcher_snapshots_total{directory="kc",outcome="completed"} 1.0' in metrics
+    assert 'roster_fetcher_snapshots_total{directory="kc",outcome="completed"} 2.0' in metrics
     assert 'roster_fetcher_snapshots_total{directory="kc-bad",outcome="failed"} 1.0' in metrics
-    assert 'roster_fetcher_users_total{directory="kc"} 450.0' in metrics
+    assert 'roster_fetcher_users_total{directory="kc"} 900.0' in metrics
     assert 'roster_fetcher_idp_requests_total{directory="kc",status_class="2xx"}' in metrics
-    assert 'roster_fetcher_idp_requests_total{directory="kc-bad",status_class="4xx"} 1.0' in metrics
-    assert 'roster_fetcher_snapshot_seconds_count{directory="kc"} 1.0' in metrics
+    # the start cursor (before the snapshot) and the snapshot each tried the token once
+    assert 'roster_fetcher_idp_requests_total{directory="kc-bad",status_class="4xx"} 2.0' in metrics
+    assert 'roster_fetcher_snapshot_seconds_count{directory="kc"} 2.0' in metrics
 
 
 async def test_check_route(running: Running) -> None:

@@ -17,7 +17,10 @@ from prometheus_client import CollectorRegistry
 
 from roster.fetcher.connectors.base import Connector, ConnectorHooks
 from roster.fetcher.connectors.registry import connector_for, supported
+from roster.fetcher.cursors import CursorStore
+from roster.fetcher.deltas import DeltaRunner
 from roster.fetcher.handlers import SyncRequestHandler, check_router
+from roster.fetcher.jit import jit_router
 from roster.fetcher.metrics import FetcherMetrics
 from roster.fetcher.snapshots import SnapshotRunner
 from roster.fetcher.triggers import SyncTrigger
@@ -73,15 +76,17 @@ def build_app(
         own = dataclasses.replace(base, on_request=metrics.request_counter(directory.id))
         connectors[directory.id] = connector_for(directory, http, hooks=own)
     group = consumer_group(config)
+    redis_client = connect(config.redis)
+    snapshots = SnapshotRunner(runtime, metrics, member_chunk=config.fetcher.member_chunk)
+    cursors = CursorStore(redis_client, Keys(config.redis.key_prefix))
     handler = SyncRequestHandler(
         runtime=runtime,
-        runner=SnapshotRunner(runtime, metrics, member_chunk=config.fetcher.member_chunk),
+        runner=DeltaRunner(runtime, snapshots, cursors),
         served=served,
         connectors=connectors,
         group=group,
     )
     runtime.subscribe(topics.SYNC_REQUESTS, group=group, handler=handler.on_batch)
-    redis_client = connect(config.redis)
     trigger = SyncTrigger(runtime)
     webhooks: list[Webhook] = []
     for directory_id, connector in connectors.items():
@@ -115,6 +120,7 @@ def build_app(
         on_stop=[stop_background, *([http.aclose] if http_client is None else [])],
     )
     app.include_router(check_router(served, connectors))
+    app.include_router(jit_router(connectors, trigger, redis_client, Keys(config.redis.key_prefix)))
     for hook in webhooks:
         app.include_router(hook.router)
     return app

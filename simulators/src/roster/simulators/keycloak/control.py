@@ -209,6 +209,12 @@ def control_routes(state: SimState) -> list[Route]:
         group_event("DELETE", f"groups/{group.id}", None)
         return {"removed": removed}
 
+    async def clear_events(request: Request) -> Any:
+        """What Keycloak's admin events expiration (or an admin's "Clear admin events") does."""
+        removed = len(events)
+        events.clear()
+        return {"removed": removed}
+
     async def put_faults(request: Request) -> Any:
         state.faults = await _body(request, Faults)
         return state.faults.model_dump()
@@ -240,6 +246,7 @@ def control_routes(state: SimState) -> list[Route]:
         ("/_sim/directory", "POST", put_directory),
         ("/_sim/directory", "GET", get_directory),
         ("/_sim/clear", "POST", clear),
+        ("/_sim/admin-events", "DELETE", clear_events),
         ("/_sim/users", "POST", add_user),
         ("/_sim/users/{uid}", "PATCH", patch_user),
         ("/_sim/users/{uid}", "DELETE", delete_user),

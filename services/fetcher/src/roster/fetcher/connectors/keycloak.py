@@ -1,8 +1,8 @@
-"""Keycloak connector: a full snapshot from the Admin REST API (idp-apis.md §5).
+"""Keycloak connector: full snapshots and delta syncs from the Admin REST API (idp-apis.md §5).
 
-Users from `/users` (full representation, offset paging); top-level groups from `/groups`,
-subgroups from `/groups/{id}/children` (or the `subGroups` tree older servers send), members
-from `/groups/{id}/members` (brief). Read-only; the transport lives in `keycloak_client`.
+Users from `/users`, groups from `/groups` and `/groups/{id}/children` (or `subGroups`),
+members from `/groups/{id}/members`. Deltas read `/admin-events` since the cursor and re-read
+every user, group and user's group list the events name. Transport: `keycloak_client`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,31 @@ import structlog
 from roster.fetcher.connectors.base import ConnectorHooks
 from roster.fetcher.connectors.keycloak_client import KeycloakClient
 from roster.fetcher.connectors.streams import ordered_streams
+from roster.fetcher.core.changes import (
+    Change,
+    ChangeSet,
+    GroupDeleted,
+    GroupUpserted,
+    MemberAdded,
+    MemberRemoved,
+    UserDeleted,
+    UserUpserted,
+)
 from roster.fetcher.core.keycloak import (
+    EVENT_OPERATIONS,
+    EVENT_RESOURCES,
+    EventCursor,
     JsonObject,
+    Touched,
+    admin_event,
+    after_cursor,
     group_from_rep,
     is_service_account,
     listed_children,
     member_subject,
+    next_cursor,
+    objects,
+    touched,
     user_from_rep,
 )
 from roster.fetcher.core.snapshot import GroupMembers, SnapshotItem
@@ -66,6 +85,96 @@ class KeycloakConnector:
         if not isinstance(rep, dict) or is_service_account(rep):
             return None
         return user_from_rep(rep)
+
+    # ------------------------------------------------------------ incremental (admin events)
+
+    def _event_query(self, **extra: str | int) -> dict[str, str | int | list[str]]:
+        return {
+            "resourceTypes": list(EVENT_RESOURCES),
+            "operationTypes": list(EVENT_OPERATIONS),
+            **extra,
+        }
+
+    async def start_cursor(self) -> str:
+        """The newest admin event now (Keycloak's default order is newest first)."""
+        newest = objects(
+            await self.client.get(
+                "/admin-events", self._event_query(first=0, max=1), kind="events"
+            ),
+            what="GET /admin-events",
+        )
+        if not newest:
+            return EventCursor().encode()
+        event = admin_event(newest[0])
+        return EventCursor(event.time, frozenset({event.id})).encode()
+
+    async def changes(self, cursor: str) -> ChangeSet:
+        since = EventCursor.decode(cursor)
+        query = self._event_query(dateFrom=str(since.time), direction="asc")
+        pages = self.client.pages("/admin-events", query, kind="events")
+        events = [admin_event(rep) async for batch in pages for rep in batch]
+        fresh = after_cursor(events, since)
+        result = await self._reread(touched(fresh))
+        return ChangeSet(tuple(result), next_cursor(fresh, since).encode())
+
+    async def user_groups(self, subject: str) -> list[IdpGroup]:
+        groups = await self._user_group_reps(subject)
+        return [] if groups is None else [group_from_rep(rep, parent=None) for rep in groups]
+
+    async def _user_group_reps(self, subject: str) -> list[JsonObject] | None:
+        """The user's direct groups, or None when the user does not exist."""
+        path = f"/users/{quote(subject, safe='')}/groups"
+        try:
+            pages = self.client.pages(path, BRIEF, kind="user-groups")
+            return [rep async for batch in pages for rep in batch]
+        except NotFoundError:
+            return None
+
+    async def _group(self, group_id: str) -> IdpGroup | None:
+        try:
+            rep = await self.client.get(f"/groups/{quote(group_id, safe='')}", {}, kind="group")
+        except NotFoundError:
+            return None
+        if not isinstance(rep, dict):
+            return None
+        return group_from_rep(rep, parent=None)
+
+    async def _reread(self, what: Touched) -> list[Change]:
+        """Current state of everything the events touched: groups (parents first), users,
+        memberships, then deletions."""
+        upserted: list[IdpGroup] = []
+        gone_groups = set(what.deleted_groups)
+        for group_id in what.groups:
+            group = await self._group(group_id)
+            if group is None:
+                gone_groups.add(group_id)
+            else:
+                upserted.append(group)
+        upserted.sort(key=lambda g: (g.path or "").count("/"))
+        changes: list[Change] = [GroupUpserted(g) for g in upserted]
+        gone_users = set(what.deleted_users)
+        for subject in what.users:
+            user = await self.fetch_user(subject)
+            if user is None:
+                gone_users.add(subject)
+            else:
+                changes.append(UserUpserted(user))
+        by_user: dict[str, list[str]] = {}
+        for subject, group_id in what.memberships:
+            if subject not in gone_users and group_id not in gone_groups:
+                by_user.setdefault(subject, []).append(group_id)
+        for subject, group_ids in by_user.items():
+            reps = await self._user_group_reps(subject)
+            if reps is None:
+                gone_users.add(subject)
+                continue
+            current = {str(rep.get("id")) for rep in reps}
+            for group_id in group_ids:
+                change = MemberAdded if group_id in current else MemberRemoved
+                changes.append(change(group_id, subject))
+        changes += [GroupDeleted(g) for g in sorted(gone_groups)]
+        changes += [UserDeleted(s) for s in sorted(gone_users)]
+        return changes
 
     async def check(self) -> None:
         """Token, then one user and one group: proves credentials and both read roles."""

@@ -8,7 +8,7 @@ place where a Keycloak HTTP status becomes a Roster error.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -35,8 +35,15 @@ REQUIRED_ROLE = {
     "members": "view-users",
     "groups": "query-groups",
     "children": "query-groups",
+    "user-groups": "view-users",
+    "group": "query-groups",
+    "events": "view-events",
 }
 """realm-management client role a 403 on each kind of call points to (idp-apis.md §5.1)."""
+
+
+Params = Mapping[str, str | int | Sequence[str]]
+"""Query parameters; a sequence is sent as a repeated parameter (`resourceTypes=…&…`)."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +160,7 @@ class KeycloakClient:
         self._lock = asyncio.Lock()
 
     async def get(
-        self, path: str, params: Mapping[str, str | int], *, kind: str, attempts: int | None = None
+        self, path: str, params: Params, *, kind: str, attempts: int | None = None
     ) -> Any:
         """GET an admin API path (below the realm) as decoded JSON, with finite retries."""
         call = Call(kind=kind, method="GET", path=path)
@@ -165,7 +172,7 @@ class KeycloakClient:
         )
 
     async def pages(
-        self, path: str, params: Mapping[str, str | int], *, kind: str, ahead: int = 1
+        self, path: str, params: Params, *, kind: str, ahead: int = 1
     ) -> AsyncIterator[list[JsonObject]]:
         """Offset paging (`first`, `max`) until a short page; Keycloak sends no total or cursor.
 
@@ -185,7 +192,7 @@ class KeycloakClient:
         async for page in offset_pages(fetch, size=size, ahead=ahead):
             yield page
 
-    async def _get_once(self, call: Call, params: Mapping[str, str | int]) -> Any:
+    async def _get_once(self, call: Call, params: Params) -> Any:
         token = await self._access_token()
         response = await self._send(call, params=params, token=token)
         if response.status_code == 401:  # expired or revoked early: one fresh token, once
@@ -236,7 +243,7 @@ class KeycloakClient:
         self,
         call: Call,
         *,
-        params: Mapping[str, str | int] | None = None,
+        params: Params | None = None,
         data: dict[str, str] | None = None,
         token: str | None = None,
     ) -> httpx.Response:

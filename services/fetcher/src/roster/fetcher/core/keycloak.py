@@ -1,4 +1,5 @@
-"""Keycloak Admin REST representations → `IdpUser` / `IdpGroup` (idp-apis.md §5.5, §6).
+"""Keycloak Admin REST representations → `IdpUser` / `IdpGroup` (idp-apis.md §5.5, §6),
+and admin events → what a delta sync must re-read, with the event cursor (§5.3).
 
 Pure functions over decoded JSON; a payload of the wrong shape raises `PermanentError`
 naming what was wrong, since retrying the same request cannot fix it. No HTTP here.
@@ -6,8 +7,12 @@ naming what was wrong, since retrying the same request cannot fix it. No HTTP he
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
+from roster.fetcher.core.changes import CursorExpired
 from roster.shared.errors import PermanentError
 from roster.shared.messages.directory import IdpGroup, IdpUser
 
@@ -102,3 +107,166 @@ def listed_children(rep: JsonObject) -> list[JsonObject] | None:
     if count == 0 or len(listed) >= count:
         return listed
     return None
+
+
+# ---------------------------------------------------------------- admin events (incremental)
+
+EVENT_RESOURCES = ("USER", "GROUP", "GROUP_MEMBERSHIP")
+EVENT_OPERATIONS = ("CREATE", "UPDATE", "DELETE")
+_MEMBERSHIP_PATH = re.compile(r"^users/(?P<user>[^/]+)/groups/(?P<group>[^/]+)$")
+_USER_PATH = re.compile(r"^users/(?P<user>[^/]+)$")
+_GROUP_PATH = re.compile(r"^groups/(?P<group>[^/]+)(?P<children>/children)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class EventCursor:
+    """Where a delta resumes: the time of the newest admin event read (epoch ms) and the
+    ids of the events read at exactly that time (Keycloak's `dateFrom` is inclusive)."""
+
+    time: int = 0
+    ids: frozenset[str] = frozenset()
+
+    def encode(self) -> str:
+        return json.dumps({"v": 1, "time": self.time, "ids": sorted(self.ids)})
+
+    @classmethod
+    def decode(cls, raw: str) -> EventCursor:
+        """A stored cursor; an unreadable one counts as expired (a full sync follows)."""
+        try:
+            data = json.loads(raw)
+            time = data["time"]
+            ids = data["ids"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CursorExpired(f"unreadable Keycloak event cursor: {raw[:80]!r}") from exc
+        if not isinstance(time, int) or not isinstance(ids, list):
+            raise CursorExpired(f"unreadable Keycloak event cursor: {raw[:80]!r}")
+        return cls(time, frozenset(str(i) for i in ids))
+
+
+@dataclass(frozen=True, slots=True)
+class AdminEvent:
+    id: str
+    time: int
+    operation: str
+    resource: str
+    path: str
+    representation: str | None
+
+
+@dataclass
+class Touched:
+    """What the admin events since a cursor changed; the connector re-reads each of them."""
+
+    users: dict[str, None] = field(default_factory=dict)
+    """Created or updated users, in first-seen order."""
+    deleted_users: set[str] = field(default_factory=set)
+    groups: dict[str, None] = field(default_factory=dict)
+    deleted_groups: set[str] = field(default_factory=set)
+    memberships: dict[tuple[str, str], bool] = field(default_factory=dict)
+    """(user id, group id) → the last operation seen: True added, False removed."""
+
+    @property
+    def empty(self) -> bool:
+        return (
+            not (self.users or self.deleted_users or self.groups or self.deleted_groups)
+            and not self.memberships
+        )
+
+
+def admin_event(rep: JsonObject) -> AdminEvent:
+    time = rep.get("time")
+    if not isinstance(time, int):
+        raise PermanentError(f"Keycloak admin event without 'time': {sorted(rep)}")
+    representation = rep.get("representation")
+    # older servers have no event id: time, path and operation identify it well enough
+    event_id = _optional(rep, "id") or (
+        f"{time}:{rep.get('operationType')}:{rep.get('resourcePath')}"
+    )
+    return AdminEvent(
+        id=event_id,
+        time=time,
+        operation=_text(rep, "operationType", what="admin event"),
+        resource=_text(rep, "resourceType", what="admin event"),
+        path=_text(rep, "resourcePath", what="admin event"),
+        representation=representation if isinstance(representation, str) else None,
+    )
+
+
+def _represented_id(event: AdminEvent) -> str | None:
+    if event.representation is None:
+        return None
+    try:
+        body = json.loads(event.representation)
+    except ValueError:
+        return None
+    value = body.get("id") if isinstance(body, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def after_cursor(events: list[AdminEvent], cursor: EventCursor) -> list[AdminEvent]:
+    """The events not read before, oldest first; `CursorExpired` when the cursor's anchor
+    events are gone (the realm's admin events expired or were cleared since)."""
+    if cursor.ids and not any(e.time == cursor.time and e.id in cursor.ids for e in events):
+        raise CursorExpired(
+            "the Keycloak admin events the cursor points at are gone (expired or cleared)"
+        )
+    seen: set[str] = set()
+    fresh: list[AdminEvent] = []
+    for event in sorted(events, key=lambda e: e.time):
+        if event.time < cursor.time or event.id in seen:
+            continue
+        if event.time == cursor.time and event.id in cursor.ids:
+            continue
+        seen.add(event.id)
+        fresh.append(event)
+    return fresh
+
+
+def next_cursor(events: list[AdminEvent], cursor: EventCursor) -> EventCursor:
+    if not events:
+        return cursor
+    newest = max(e.time for e in events)
+    ids = {e.id for e in events if e.time == newest}
+    if newest == cursor.time:
+        ids |= cursor.ids
+    return EventCursor(newest, frozenset(ids))
+
+
+def touched(events: list[AdminEvent]) -> Touched:
+    """Fold events (oldest first) into what must be re-read.
+
+    A group created as a child (`groups/{parent}/children`) is named by its representation;
+    when that is missing the change cannot be followed and `CursorExpired` asks for a full
+    sync (admin events without "Include representation")."""
+    result = Touched()
+    for event in events:
+        if event.operation not in EVENT_OPERATIONS:
+            continue
+        if event.resource == "USER" and (m := _USER_PATH.match(event.path)):
+            user = m.group("user")
+            if event.operation == "DELETE":
+                result.deleted_users.add(user)
+                result.users.pop(user, None)
+            else:
+                result.users[user] = None
+                result.deleted_users.discard(user)
+        elif event.resource == "GROUP_MEMBERSHIP" and (m := _MEMBERSHIP_PATH.match(event.path)):
+            pair = (m.group("user"), m.group("group"))
+            result.memberships[pair] = event.operation != "DELETE"
+        elif event.resource == "GROUP" and (m := _GROUP_PATH.match(event.path)):
+            group: str | None = m.group("group")
+            if m.group("children"):
+                group = _represented_id(event)
+                if group is None:
+                    raise CursorExpired(
+                        f"Keycloak admin event {event.path} carries no representation: "
+                        "turn on 'Include representation' for admin events"
+                    )
+            assert group is not None
+            if event.operation == "DELETE":
+                result.deleted_groups.add(group)
+                result.groups.pop(group, None)
+            else:
+                result.groups[group] = None
+                result.deleted_groups.discard(group)
+    return result
