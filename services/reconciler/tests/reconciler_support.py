@@ -52,7 +52,7 @@ def snapshot(
 def directory(**fields: Any) -> DirectorySettings:
     return DirectorySettings(
         id=DIRECTORY,
-        kind="scim",
+        kind="ldap",
         **fields,
     )
 

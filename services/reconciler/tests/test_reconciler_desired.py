@@ -83,7 +83,7 @@ def test_an_inactive_user_without_email_is_kept_for_deprovisioning() -> None:
     assert user.email == ""
 
 
-def test_username_collisions_linked_then_active_then_subject_order() -> None:
+def test_username_collisions_linked_wins_else_active_claimants_all_conflict() -> None:
     desired = desired_of(
         [
             idp("Bob", subject="s-b2"),
@@ -91,15 +91,21 @@ def test_username_collisions_linked_then_active_then_subject_order() -> None:
             idp("bob", subject="s-b3"),
             idp("carol", subject="s-c1"),
             idp("Carol.New", subject="s-c2"),  # renamed in the IdP, linked to "carol"
+            idp("dave", subject="s-d1", active=False),
+            idp("Dave", subject="s-d2"),
         ],
         links={"s-c2": "carol"},
     )
-    assert {u: d.subject for u, d in desired.users.items()} == {"bob": "s-b2", "carol": "s-c2"}
-    assert [(s.subject, s.reason) for s in desired.skipped] == [
-        ("s-b1", "skipped: username 'bob' belongs to subject 's-b2'"),
-        ("s-b3", "skipped: username 'bob' belongs to subject 's-b2'"),
-        ("s-c1", "skipped: username 'carol' belongs to subject 's-c2'"),
-    ]
+    assert {u: d.subject for u, d in desired.users.items()} == {"carol": "s-c2", "dave": "s-d2"}
+    assert [(s.subject, s.outcome, s.reason) for s in desired.skipped] == [
+        ("s-b1", "skipped", "skipped: IdP users 's-b2', 's-b3' map to username 'bob'"),
+        ("s-b2", "conflict", "conflict: IdP users 's-b2', 's-b3' map to username 'bob': "
+         "none is provisioned"),
+        ("s-b3", "conflict", "conflict: IdP users 's-b2', 's-b3' map to username 'bob': "
+         "none is provisioned"),
+        ("s-c1", "skipped", "skipped: username 'carol' belongs to subject 's-c2'"),
+        ("s-d1", "skipped", "skipped: username 'dave' belongs to subject 's-d2'"),
+    ]  # fmt: skip
 
 
 def test_a_linked_username_stays_reserved_after_its_subject_left_the_idp() -> None:

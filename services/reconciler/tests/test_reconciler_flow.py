@@ -27,7 +27,7 @@ GROUPS = {"Eng": ["s-ada", "s-bob", "s-carl"], "Ops": ["s-dora"]}
 
 def config() -> RosterConfig:
     return RosterConfig(
-        directories=[{"id": "kc", "kind": "scim", "default_groups": ["staff"]}],
+        directories=[{"id": "kc", "kind": "ldap", "default_groups": ["staff"]}],
     )
 
 

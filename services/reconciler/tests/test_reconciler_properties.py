@@ -109,7 +109,7 @@ def worlds(draw: st.DrawFn) -> World:
         ),
     )
     defaults = draw(st.lists(st.sampled_from(["staff", "Staff", "all", "confluence-users"])))
-    settings_ = DirectorySettings(id=DIRECTORY, kind="scim", default_groups=defaults)
+    settings_ = DirectorySettings(id=DIRECTORY, kind="ldap", default_groups=defaults)
     return World(draw(idp_snapshots()), settings_, draw(confluence(links)), rules)
 
 

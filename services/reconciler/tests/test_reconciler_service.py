@@ -54,7 +54,7 @@ def config(prefix: str) -> RosterConfig:
             "group_prefix": prefix.rstrip("."),
         },
         redis={"url": REDIS_URL, "key_prefix": prefix},
-        directories=[{"id": "kc", "kind": "scim", "default_groups": ["staff"]}],
+        directories=[{"id": "kc", "kind": "ldap", "default_groups": ["staff"]}],
     )
 
 
