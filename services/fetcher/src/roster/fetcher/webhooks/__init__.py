@@ -45,3 +45,11 @@ WebhookFactory = Callable[[WebhookContext], Webhook]
 
 WEBHOOKS: dict[str, WebhookFactory] = {}
 """Directory kind → webhook factory. Kinds without an entry have no notification endpoint."""
+
+from roster.fetcher.scim.plug import scim_webhook  # noqa: E402 - needs the types above
+
+WEBHOOKS["scim"] = scim_webhook
+
+from roster.fetcher.webhooks.google import google_webhook  # noqa: E402 - needs the types above
+
+WEBHOOKS["google"] = google_webhook

@@ -1,0 +1,106 @@
+"""The SCIM request history of a directory: who did what with which result, per hour.
+
+Each request's outcome (token label, method, resource type, id, userName/displayName,
+HTTP status, scimType) goes into the bucket of its UTC hour: a list of the latest entries
+(bounded by `history_per_hour`) and complete counts per status. Buckets expire after
+`history_days`, so the history is a rolling window that never grows without bound.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as redis
+import structlog
+from redis.exceptions import RedisError
+
+from roster.shared.redisdb import Keys
+
+log = structlog.get_logger()
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    who: str
+    method: str
+    resource: str
+    status: int
+    target: str | None = None
+    name: str | None = None
+    scim_type: str | None = None
+    detail: str | None = None
+
+
+class ScimHistory:
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: Keys,
+        directory: str,
+        *,
+        days: int,
+        per_hour: int,
+        now: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.redis = client
+        self.base = keys("fetcher", "scim", directory, "history")
+        self.days = days
+        self.per_hour = per_hour
+        self.now = now
+
+    def _bucket(self, at: dt.datetime) -> str:
+        return f"{self.base}:{at.strftime('%Y%m%d%H')}"
+
+    async def record(self, outcome: Outcome) -> None:
+        """Best effort: a history that cannot be written never fails the SCIM request."""
+        at = self.now()
+        entry = {"at": at.isoformat(timespec="milliseconds"), **_compact(outcome)}
+        bucket = self._bucket(at)
+        ttl = self.days * 86400 + 3600
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.lpush(bucket, json.dumps(entry, separators=(",", ":")))
+                pipe.ltrim(bucket, 0, self.per_hour - 1)
+                pipe.expire(bucket, ttl)
+                pipe.hincrby(f"{bucket}:counts", str(outcome.status), 1)
+                pipe.expire(f"{bucket}:counts", ttl)
+                await pipe.execute()
+        except RedisError as exc:
+            log.warning("scim history not recorded", error=str(exc))
+
+    async def read(self, *, hours: int, limit: int) -> list[dict[str, Any]]:
+        """The last `hours` hour windows, newest first, each with counts and latest entries."""
+        at = self.now().replace(minute=0, second=0, microsecond=0)
+        starts = [at - dt.timedelta(hours=h) for h in range(hours)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for start in starts:
+                pipe.hgetall(f"{self._bucket(start)}:counts")
+                pipe.lrange(self._bucket(start), 0, limit - 1)
+            raw = await pipe.execute()
+        windows = []
+        for i, start in enumerate(starts):
+            counts = {k: int(v) for k, v in (raw[2 * i] or {}).items()}
+            if not counts:
+                continue
+            windows.append(
+                {
+                    "start": start.isoformat(),
+                    "end": (start + dt.timedelta(hours=1)).isoformat(),
+                    "requests": sum(counts.values()),
+                    "by_status": dict(sorted(counts.items())),
+                    "entries": [json.loads(e) for e in raw[2 * i + 1]],
+                }
+            )
+        return windows
+
+
+def _compact(outcome: Outcome) -> dict[str, Any]:
+    return {k: v for k, v in outcome.__dict__.items() if v is not None}
