@@ -7,6 +7,7 @@ from collections.abc import Callable
 import httpx
 
 from roster.fetcher.connectors.base import Connector, ConnectorHooks
+from roster.fetcher.connectors.google import GoogleConnector
 from roster.fetcher.connectors.keycloak import KeycloakConnector
 from roster.fetcher.connectors.scim import ScimConnector
 from roster.shared.config import DirectorySettings
@@ -16,6 +17,7 @@ Factory = Callable[[DirectorySettings, httpx.AsyncClient, ConnectorHooks], Conne
 
 CONNECTORS: dict[str, Factory] = {
     "keycloak": KeycloakConnector,
+    "google": GoogleConnector,
     "scim": ScimConnector,
 }
 

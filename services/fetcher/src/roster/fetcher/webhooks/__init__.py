@@ -49,3 +49,7 @@ WEBHOOKS: dict[str, WebhookFactory] = {}
 from roster.fetcher.scim.plug import scim_webhook  # noqa: E402 - needs the types above
 
 WEBHOOKS["scim"] = scim_webhook
+
+from roster.fetcher.webhooks.google import google_webhook  # noqa: E402 - needs the types above
+
+WEBHOOKS["google"] = google_webhook
