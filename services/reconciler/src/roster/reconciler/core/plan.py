@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from roster.reconciler.core.commands import CommandFactory
+from roster.reconciler.core.correlation import correlate
 from roster.reconciler.core.desired import DesiredState
 from roster.reconciler.core.draft import Draft, Explanation
 from roster.reconciler.core.memberships import group_scope, plan_groups
 from roster.reconciler.core.policy import Policy
+from roster.reconciler.core.rules import PlanRules
 from roster.reconciler.core.state import ActualState, NewLink
 from roster.reconciler.core.users import Context, plan_users
 from roster.shared.messages.commands import WriteCommand
@@ -72,11 +74,15 @@ def plan(
     *,
     run_id: str,
     issued_at: datetime,
+    rules: PlanRules | None = None,
 ) -> Plan:
+    """`rules`: correlation, administrators, precedence, grace and cleanup (`core.rules`)."""
+    rules = rules or PlanRules()
+    desired = correlate(desired, actual, rules)
     draft = Draft(CommandFactory(run_id, policy.directory, issued_at))
     scope = group_scope(desired, actual, policy, draft)
     plan_groups(draft, scope, actual)
-    plan_users(draft, Context(desired, actual, policy, scope))
+    plan_users(draft, Context(desired, actual, policy, scope, rules, issued_at))
     explanations = draft.explanations()
     commands = _ordered(draft)
     return Plan(
