@@ -219,8 +219,8 @@ class ReportCursor:
 def unseen_in_order(events: list[AdminEvent], cursor: ReportCursor) -> list[AdminEvent]:
     """Events not applied before, oldest first (the Reports API lists newest first)."""
     seen = {q for q, _ in cursor.seen}
-    fresh = [e for e in events if e.qualifier not in seen]
-    return sorted(fresh, key=lambda e: e.time)  # stable: same-time events keep their order
+    fresh = [e for e in reversed(events) if e.qualifier not in seen]
+    return sorted(fresh, key=lambda e: e.time)  # stable: same-time events stay oldest first
 
 
 def advance(cursor: ReportCursor, events: list[AdminEvent], *, overlap: float) -> ReportCursor:
