@@ -206,6 +206,14 @@ class ResourceKind:
             found = next((a for a in COMMON if a.name.lower() == low), None)
         return found
 
+    def in_extension(self, name: str) -> tuple[str | None, Attr | None]:
+        """An extension attribute named without its URN (Entra's `manager` path)."""
+        for urn in self.extensions:
+            attr = self.attr(urn, name)
+            if attr is not None:
+                return urn, attr
+        return None, None
+
     def known_urn(self, text: str) -> str | None:
         low = text.lower()
         for urn in (self.schema, *self.extensions):
@@ -253,6 +261,8 @@ def resolve(kind: ResourceKind, text: str) -> AttrPath:
     if not name or (_ and not sub_name) or "." in sub_name:
         raise invalid_filter(f"invalid attribute path {text!r}")
     attr = kind.attr(urn, name)
+    if attr is None and urn is None:
+        urn, attr = kind.in_extension(name)
     sub = attr.child(sub_name) if attr is not None and sub_name else None
     return AttrPath(urn, attr, sub, sub_name or None, text)
 
@@ -285,6 +295,8 @@ def coerce_single(attr: Attr, value: Any, where: str) -> Any:
         return None
     kind = attr.type
     if kind == "complex":
+        if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
+            value = value[0]  # Entra sends the single-valued manager as a one-item list
         if not isinstance(value, dict):
             raise invalid_value(f"{where}: expected an object, got {type(value).__name__}")
         out: Json = {}
