@@ -108,8 +108,13 @@ class GoogleChannels:
             int(expiration) / 1000 if expiration else self.now() + self.settings.ttl_seconds
         )
         await self._put(record)
-        log.info("google channel opened", directory=self.context.directory.id, event=event,
-                 channel=record.id, expires_in=round(record.expiration - self.now()))  # fmt: skip
+        log.info(
+            "google channel opened",
+            directory=self.context.directory.id,
+            watch_event=event,
+            channel=record.id,
+            expires_in=round(record.expiration - self.now()),
+        )
         return record
 
     async def stop(self, record: ChannelRecord) -> None:
@@ -201,9 +206,9 @@ def google_webhook(context: WebhookContext) -> Webhook:
             while True:
                 try:
                     await channels.renew()
-                except RosterError as exc:
+                except Exception as exc:  # noqa: BLE001 - the loop must outlive any failure
                     log.warning(
-                        "google channel renewal failed", directory=directory, error=str(exc)
+                        "google channel renewal failed", directory=directory, error=repr(exc)
                     )
                 await asyncio.sleep(settings.check_interval_seconds)
         finally:
