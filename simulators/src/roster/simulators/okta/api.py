@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from email.utils import formatdate
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -301,7 +302,7 @@ def api_routes(state: SimState) -> list[Route]:
                 status=429,
                 headers=error.headers,
             )
-        form = {k: str(v) for k, v in (await request.form()).items()}
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
         try:
             body = state.issue_token(form, audience=f"{base}/oauth2/v1/token")
         except OAuthError as error:

@@ -9,6 +9,7 @@ import httpx
 from roster.fetcher.connectors.base import Connector, ConnectorHooks
 from roster.fetcher.connectors.google import GoogleConnector
 from roster.fetcher.connectors.keycloak import KeycloakConnector
+from roster.fetcher.connectors.okta import OktaConnector
 from roster.fetcher.connectors.scim import ScimConnector
 from roster.shared.config import DirectorySettings
 from roster.shared.errors import ConfigurationError
@@ -17,6 +18,7 @@ Factory = Callable[[DirectorySettings, httpx.AsyncClient, ConnectorHooks], Conne
 
 CONNECTORS: dict[str, Factory] = {
     "keycloak": KeycloakConnector,
+    "okta": OktaConnector,
     "google": GoogleConnector,
     "scim": ScimConnector,
 }
