@@ -247,6 +247,8 @@ def matches(flt: Filter, resource: Json) -> bool:
         return any(_present(v) for v in _values(flt.path, resource))
     if isinstance(flt, Compare):
         attr = flt.path.sub or flt.path.attr
+        if attr is not None and attr.type == "complex" and flt.path.sub_name is None:
+            attr = attr.child("value") or attr  # a complex attribute compares its "value"
         if flt.value is None:
             has = any(_present(v) for v in _values(flt.path, resource))
             if flt.op == "eq":
