@@ -25,6 +25,11 @@ from demo_idps import IdpPlugin, plugin
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = {"CONFLUENCE_PASSWORD": "admin"}
+SCIM_TOKEN_ENV = "ROSTER_SCIM_TOKEN"
+SCIM_DEMO_TOKEN = "roster-demo-scim-token-4c7e1f"
+"""Demo bearer token of the `scim` directory (override with ROSTER_SCIM_TOKEN)."""
+SECRETS[SCIM_TOKEN_ENV] = SCIM_DEMO_TOKEN
+SCIM_DIRECTORY = {"id": "scim", "kind": "scim", "scim": {"tokens": [{"env": SCIM_TOKEN_ENV}]}}
 
 
 @dataclass
@@ -112,7 +117,7 @@ class Stack:
             "kafka": {"bootstrap_servers": kafka, "topic_prefix": self.topic_prefix},
             "redis": {"url": redis_url, "key_prefix": self.key_prefix},
             "confluence": {"url": self.confluence, "auth": auth},
-            "directories": [self.plugin.directory(self)],
+            "directories": [self.plugin.directory(self), SCIM_DIRECTORY],
             "writer": writer,
             **http,
         }
@@ -219,6 +224,9 @@ def main() -> None:
         print(f"{label:<13} {url}")
     for name, port in stack.service_ports.items():
         print(f"{name:<13} http://127.0.0.1:{port}/metrics")
+    scim_token = os.environ.get(SCIM_TOKEN_ENV, SCIM_DEMO_TOKEN)
+    fetcher_url = f"http://127.0.0.1:{stack.service_ports['fetcher']}"
+    print(f"scim          {fetcher_url}/scim/v2  (Authorization: Bearer {scim_token})")
     print(f"logs          {stack.logs}")
 
 
