@@ -60,7 +60,7 @@ async def test_two_syncs_converge_through_redis(rec: Reconciler) -> None:
     after = await sync(rec, "r1", confluence())
     request, *commands = rec.publisher.of(topics.CONFLUENCE_COMMANDS, "r1")
     assert isinstance(request, ReadConfluenceState)
-    assert request.groups == ["eng", "ops", "staff"]
+    assert request.groups == ["confluence-administrators", "eng", "ops", "staff"]
     assert request.usernames == ["old", "ada", "bob", "dora"]
     assert [(c.type, c.target) for c in commands] == [
         ("CreateGroup", "eng"),

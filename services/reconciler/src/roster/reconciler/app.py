@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from roster.reconciler.adapters.links import LinkStore
 from roster.reconciler.adapters.runs import RunMarks
 from roster.reconciler.adapters.snapshots import SnapshotStore
+from roster.reconciler.core.ruleset import check_rules
 from roster.reconciler.handlers import GROUP, Handlers
 from roster.reconciler.intake import SnapshotIntake
 from roster.reconciler.metrics import ReconcilerMetrics
@@ -50,6 +51,7 @@ def plan_router(marks: RunMarks) -> APIRouter:
 
 def build_app(config: RosterConfig, *, clock: Clock = utc_now) -> FastAPI:
     """`clock` stamps the commands' `occurred_at`; tests pass a fixed one."""
+    check_rules(config.directories)  # a bad CEL expression stops the start, naming it
     registry = CollectorRegistry()
     metrics = ReconcilerMetrics(registry)
     runtime = KafkaRuntime(config.kafka, service=SERVICE, registry=registry)

@@ -15,10 +15,12 @@ from datetime import datetime
 import structlog
 
 from roster.reconciler.adapters.links import LinkStore
+from roster.reconciler.adapters.rule_inputs import RuleInputs
 from roster.reconciler.adapters.runs import RunMarks
 from roster.reconciler.adapters.snapshots import RunMeta, SnapshotStore
 from roster.reconciler.core.desired import build_desired
-from roster.reconciler.core.plan import Plan, plan
+from roster.reconciler.core.plan import Plan
+from roster.reconciler.core.planned import plan_with_rules
 from roster.reconciler.core.policy import Policy
 from roster.reconciler.intake import directory_settings
 from roster.reconciler.metrics import ReconcilerMetrics
@@ -89,20 +91,27 @@ class RunPlanner:
         settings = directory_settings(self.config, meta.directory)
         if settings is None:  # configuration changed since the snapshot started
             raise TransientError(f"directory '{meta.directory}' is not configured")
-        subjects = await self.links.subjects(meta.directory)
+        inputs = await RuleInputs.load(self.links, self.config.confluence, meta.directory)
+        subjects = {**inputs.co_links, **await self.links.subjects(meta.directory)}
         actual = await self.store.load_confluence(meta.run_id, await self.links.owners())
         snapshot = await self.store.load_idp(meta.run_id)
         policy = Policy.from_settings(settings, self.config.confluence)
+        rules = inputs.rules(settings)
+        now = self.clock()
         # seconds of CPU for 100,000 users: off the event loop, so consumers keep heartbeating
-        return await asyncio.to_thread(
-            lambda: plan(
-                build_desired(snapshot, settings, subjects),
+        planned = await asyncio.to_thread(
+            lambda: plan_with_rules(
+                build_desired(snapshot, settings, subjects, watch_groups=rules.admin_groups),
                 actual,
                 policy,
+                rules,
                 run_id=meta.run_id,
-                issued_at=self.clock(),
+                issued_at=now,
             )
         )
+        if not meta.dry_run and meta.mode == "full":
+            await inputs.record(planned, now)
+        return planned.plan
 
     async def _emit(self, result: Plan, meta: RunMeta) -> None:
         if meta.dry_run:

@@ -40,7 +40,7 @@ def _within(names: Iterable[str], budget: int) -> tuple[list[str], int]:
 
 def read_scope(desired: DesiredState, linked: Iterable[str], *, budget: int) -> ReadScope:
     """`budget`: bytes the group and username lists may take together in the request."""
-    groups = sorted(set(desired.groups) | set(desired.default_groups))
+    groups = sorted(set(desired.groups) | set(desired.default_groups) | set(desired.watch_groups))
     budget -= sum(len(g.encode()) + _ENTRY_OVERHEAD for g in groups)
     first = sorted(set(linked))
     rest = sorted(set(desired.users) - set(first))
