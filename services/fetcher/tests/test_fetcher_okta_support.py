@@ -3,6 +3,7 @@ in-process on a shared fake clock, and a connector talking to it over httpx."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -42,7 +43,7 @@ def okta_settings(
     return DirectorySettings.model_validate({"id": directory, "kind": "okta", "okta": section})
 
 
-def make_sim(clock: FakeClock, **overrides: Any) -> OktaSimulator:
+def make_sim(clock: Callable[[], float], **overrides: Any) -> OktaSimulator:
     options: dict[str, Any] = {
         "api_token": TOKEN,
         "client_id": CLIENT_ID,

@@ -53,3 +53,7 @@ WEBHOOKS["scim"] = scim_webhook
 from roster.fetcher.webhooks.google import google_webhook  # noqa: E402 - needs the types above
 
 WEBHOOKS["google"] = google_webhook
+
+from roster.fetcher.webhooks.okta import okta_webhook  # noqa: E402 - needs the types above
+
+WEBHOOKS["okta"] = okta_webhook
