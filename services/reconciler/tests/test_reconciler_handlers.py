@@ -95,11 +95,11 @@ async def test_a_failing_bulk_store_falls_back_to_one_record_at_a_time() -> None
     ]
 
 
-async def test_delta_events_are_ignored_for_now() -> None:
+async def test_delta_events_are_stored_like_observations() -> None:
     intake = FakeIntake()
     edge, _ = handlers(intake)
     await edge.handle_directory_event(UserChanged(run_id="r", directory="kc", user=idp("ada")))
-    assert intake.calls == []
+    assert intake.calls == [("observed", ["UserChanged"])]
 
 
 def test_the_read_request_stays_within_its_budget_linked_users_first() -> None:

@@ -1,8 +1,8 @@
 """Thin Kafka edges: `roster.directory-events` and `roster.confluence-state` subscribers.
 
 They dispatch each message to the intake or the planner with `directory` and `run_id`
-bound for logging. Runs of consecutive `UserObserved` / `GroupObserved` records are stored
-in one Redis round trip; every record still goes through `runtime.run_each`.
+bound for logging. Runs of consecutive observations and delta events are stored in one
+Redis round trip; every record still goes through `runtime.run_each`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 
 from roster.reconciler.adapters.snapshots import Observation
+from roster.reconciler.core.delta import DELTA_EVENTS, DeltaEvent
 from roster.reconciler.intake import SnapshotIntake
 from roster.reconciler.planner import RunPlanner
 from roster.shared.kafka import Delivery, KafkaRuntime
@@ -30,7 +31,7 @@ log = structlog.get_logger()
 
 
 def _is_observation(delivery: Delivery) -> bool:
-    return isinstance(delivery.message, UserObserved | GroupObserved)
+    return isinstance(delivery.message, UserObserved | GroupObserved | DELTA_EVENTS)
 
 
 def segments(deliveries: Sequence[Delivery]) -> Iterator[tuple[bool, list[Delivery]]]:
@@ -67,7 +68,7 @@ class Handlers:
                 await self.runtime.run_each(segment, self.handle_directory_event, group=GROUP)
 
     async def _store_bulk(self, segment: list[Delivery]) -> bool:
-        events: list[Observation] = [d.message for d in segment]
+        events: list[Observation | DeltaEvent] = [d.message for d in segment]
         outcome = await self.runtime.retrier.run(lambda: self.intake.observed(events))
         if not outcome.ok:
             log.warning("bulk store failed, storing one by one", error=str(outcome.error))
@@ -77,7 +78,7 @@ class Handlers:
         with structlog.contextvars.bound_contextvars(
             directory=message.directory, run_id=message.run_id
         ):
-            if isinstance(message, UserObserved | GroupObserved):
+            if isinstance(message, UserObserved | GroupObserved | DELTA_EVENTS):
                 await self.intake.observed([message])
             elif isinstance(message, SnapshotStarted):
                 await self.intake.started(message)
@@ -85,7 +86,7 @@ class Handlers:
                 await self.intake.completed(message)
             elif isinstance(message, SnapshotFailed):
                 await self.intake.failed(message)
-            else:  # deltas: a later issue
+            else:
                 log.debug("directory event ignored", type=message.type)
 
     async def on_state_batch(self, deliveries: Sequence[Delivery]) -> None:

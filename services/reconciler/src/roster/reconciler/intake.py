@@ -2,15 +2,18 @@
 
 On `SnapshotCompleted` the stored snapshot is checked against the fetcher's counts (a
 snapshot with holes would deprovision people) before `ReadConfluenceState` goes to the
-writer. Plans nothing and publishes no write command.
+writer. A delta or single-user run's events are folded into the directory state (`core.delta`)
+into the run's own snapshot, and only the affected users and groups are read. Plans nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import structlog
 
+from roster.reconciler.adapters.directory_state import DirectoryStateStore
 from roster.reconciler.adapters.links import LinkStore
 from roster.reconciler.adapters.runs import RunMarks
 from roster.reconciler.adapters.snapshots import (
@@ -19,14 +22,34 @@ from roster.reconciler.adapters.snapshots import (
     SnapshotCounts,
     SnapshotStore,
 )
+from roster.reconciler.core.delta import (
+    DELTA_EVENTS,
+    DeltaEvent,
+    DeltaScope,
+    SnapshotDiff,
+    apply_delta,
+    delta_read_scope,
+    scope_of,
+    snapshot_diff,
+)
 from roster.reconciler.core.desired import build_desired
-from roster.reconciler.core.reading import read_scope
+from roster.reconciler.core.reading import ReadScope, read_scope
 from roster.reconciler.reporting import Publisher, RunReporter
 from roster.shared import topics
 from roster.shared.config import DirectorySettings, RosterConfig
 from roster.shared.ids import command_id
 from roster.shared.messages.commands import ReadConfluenceState
-from roster.shared.messages.directory import SnapshotCompleted, SnapshotFailed, SnapshotStarted
+from roster.shared.messages.directory import (
+    GroupChanged,
+    GroupRemoved,
+    MembershipAdded,
+    MembershipRemoved,
+    SnapshotCompleted,
+    SnapshotFailed,
+    SnapshotStarted,
+    UserChanged,
+    UserRemoved,
+)
 from roster.shared.messages.runs import RunProgress
 
 log = structlog.get_logger()
@@ -46,8 +69,8 @@ def snapshot_problem(
         return "snapshot incomplete: the reconciler did not see its start"
     if meta.status == "failed":
         return "snapshot failed before it completed"
-    if meta.mode != "full":
-        return f"'{meta.mode}' snapshots are not planned by the reconciler yet"
+    if meta.mode not in ("full", "delta", "single"):
+        return f"'{meta.mode}' snapshots are not planned by the reconciler"
     if directory_settings(config, event.directory) is None:
         return f"directory '{event.directory}' is not configured in the reconciler"
     return None
@@ -64,6 +87,27 @@ def count_problem(stored: SnapshotCounts, event: SnapshotCompleted) -> str | Non
     )
 
 
+def delta_count_problem(events: list[DeltaEvent], event: SnapshotCompleted) -> str | None:
+    users = sum(isinstance(e, UserChanged | UserRemoved) for e in events)
+    groups = sum(isinstance(e, GroupChanged | GroupRemoved) for e in events)
+    memberships = sum(isinstance(e, MembershipAdded | MembershipRemoved) for e in events)
+    if (users, groups, memberships) == (event.users, event.groups, event.memberships):
+        return None
+    return (
+        f"delta incomplete: stored {users} user, {groups} group and {memberships} membership "
+        f"events; the fetcher sent {event.users}, {event.groups}, {event.memberships}"
+    )
+
+
+def single_subject(events: list[DeltaEvent]) -> str | None:
+    for e in events:
+        if isinstance(e, UserChanged):
+            return e.user.subject
+        if isinstance(e, UserRemoved):
+            return e.subject
+    return None
+
+
 class SnapshotIntake:
     def __init__(
         self,
@@ -74,6 +118,7 @@ class SnapshotIntake:
         marks: RunMarks,
         reporter: RunReporter,
         publisher: Publisher,
+        states: DirectoryStateStore | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -81,13 +126,21 @@ class SnapshotIntake:
         self.marks = marks
         self.reporter = reporter
         self.publisher = publisher
+        self.states = states or DirectoryStateStore(store.redis, store.keys, ttl_seconds=store.ttl)
 
     async def started(self, event: SnapshotStarted) -> None:
         await self.store.start(event)
+        if event.mode != "full":
+            await self.states.drop_events(event.run_id)  # an earlier attempt's events
         log.info("snapshot started", mode=event.mode, dry_run=event.dry_run)
 
-    async def observed(self, events: Sequence[Observation]) -> None:
-        await self.store.observe(events)
+    async def observed(self, events: Sequence[Observation | DeltaEvent]) -> None:
+        observations = [e for e in events if not isinstance(e, DELTA_EVENTS)]
+        deltas = [e for e in events if isinstance(e, DELTA_EVENTS)]
+        if observations:
+            await self.store.observe(observations)
+        if deltas:
+            await self.states.push_events(deltas)
 
     async def failed(self, event: SnapshotFailed) -> None:
         await self.store.fail(event.run_id)
@@ -99,12 +152,71 @@ class SnapshotIntake:
             return
         meta = await self.store.meta(event.run_id)
         problem = snapshot_problem(meta, self.config, event)
-        if problem is None:
-            problem = count_problem(await self.store.complete(event), event)
+        if problem is not None or meta is None:
+            await self.reporter.fail(event.run_id, event.directory, problem or "no meta")
+            return
+        if meta.mode != "full":
+            scope = await self._apply_delta(meta, event)
+            if isinstance(scope, str):
+                await self.reporter.fail(event.run_id, event.directory, scope)
+            else:
+                await self._publish_read(event, delta_read_scope(scope))
+            return
+        problem = count_problem(await self.store.complete(event), event)
         if problem is not None:
             await self.reporter.fail(event.run_id, event.directory, problem)
             return
+        if not meta.dry_run:
+            await self.states.set_head(event.directory, event.run_id)
         await self._request_state(event)
+
+    async def _base(self, directory: str, run_id: str) -> tuple[str, ...] | None:
+        """Where the directory's current view is: the head run (a completed snapshot not
+        failed or held in planning), else the stored directory state, else nowhere."""
+        head = await self.states.head(directory)
+        if head is not None and head != run_id:
+            meta = await self.store.meta(head)
+            outcome = await self.marks.planned(head)
+            if meta is not None and meta.status == "completed" and outcome in (None, "planned"):
+                return self.states.run_prefix(head)
+        if await self.states.has_state(directory):
+            return self.states.state_prefix(directory)
+        return None
+
+    async def _apply_delta(self, meta: RunMeta, event: SnapshotCompleted) -> DeltaScope | str:
+        """Build the run's snapshot from the directory's view and its events; the scope, or
+        why the run cannot be planned."""
+        events = await self.states.events(event.run_id)
+        if (problem := delta_count_problem(events, event)) is not None:
+            return problem
+        settings = directory_settings(self.config, event.directory)
+        assert settings is not None  # checked by snapshot_problem
+        base = await self._base(event.directory, event.run_id)
+        if base is None or not await self.states.copy_into_run(base, event.run_id):
+            return (
+                f"no directory state for '{event.directory}' to apply a {meta.mode} sync to: "
+                "run a full sync first"
+            )
+        before = await self.store.load_idp(event.run_id)
+        single = single_subject(events) if meta.mode == "single" else None
+        subjects = await self.links.subjects(event.directory)
+
+        def compute() -> tuple[SnapshotDiff, DeltaScope]:
+            applied = apply_delta(before, events, single=single)
+            desired = build_desired(applied.snapshot, settings, subjects)
+            return snapshot_diff(before, applied.snapshot), scope_of(
+                applied, before, desired, subjects
+            )
+
+        diff, scope = await asyncio.to_thread(compute)  # whole-state work: off the loop
+        await self.states.write_diff(event.run_id, diff)
+        await self.states.store_scope(event.run_id, scope)
+        await self.store.complete(event)
+        if not meta.dry_run:
+            await self.states.set_head(event.directory, event.run_id)
+        log.info("delta applied", events=len(events), subjects=len(scope.subjects),
+                 usernames=len(scope.usernames), groups=len(scope.read_groups))  # fmt: skip
+        return scope
 
     async def _request_state(self, event: SnapshotCompleted) -> None:
         settings = directory_settings(self.config, event.directory)
@@ -115,6 +227,9 @@ class SnapshotIntake:
         scope = read_scope(desired, subjects.values(), budget=READ_REQUEST_BYTES)
         if scope.left_out:
             log.warning("confluence read request truncated", left_out=scope.left_out)
+        await self._publish_read(event, scope)
+
+    async def _publish_read(self, event: SnapshotCompleted, scope: ReadScope) -> None:
         wanted = {"groups": list(scope.groups), "usernames": list(scope.usernames)}
         request = ReadConfluenceState(
             run_id=event.run_id,
