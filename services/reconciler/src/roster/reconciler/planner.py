@@ -14,6 +14,7 @@ from datetime import datetime
 
 import structlog
 
+from roster.reconciler.adapters.directory_state import DirectoryStateStore
 from roster.reconciler.adapters.links import LinkStore
 from roster.reconciler.adapters.rule_inputs import RuleInputs
 from roster.reconciler.adapters.runs import RunMarks
@@ -85,7 +86,10 @@ class RunPlanner:
             return
         with structlog.contextvars.bound_contextvars(directory=meta.directory):
             result = await self._plan(meta)
+            states = DirectoryStateStore.of(self.store)
+            result = await states.filter_plan(result, meta)  # delta runs: affected only
             await self._emit(result, meta)
+            await states.settle(meta, await self.marks.planned(meta.run_id))
 
     async def _plan(self, meta: RunMeta) -> Plan:
         settings = directory_settings(self.config, meta.directory)
