@@ -120,7 +120,8 @@ async def test_history_records_who_what_and_result() -> None:
         assert oldest["who"] == "token 2 (ROSTER_TEST_SCIM_A2)"
         assert (oldest["method"], oldest["resource"], oldest["status"]) == ("POST", "Users", 201)
         assert oldest["name"] == "hist@example.com"
-        assert newest["method"] == "PATCH" and newest["status"] == 200
+        assert newest["method"] == "PATCH"
+        assert newest["status"] == 200
         conflict = window["entries"][2]
         assert conflict["scim_type"] == "uniqueness"
         other = await f.client.get("/api/v1/directories/scim-b/scim/history")
@@ -129,40 +130,41 @@ async def test_history_records_who_what_and_result() -> None:
 
 
 async def test_attribute_selection_and_paging() -> None:
-    async with running_fetcher(new_prefix(), batch_seconds=30) as f:
-        async with f.scim(TOKEN_A) as a:
-            for i in range(5):
-                body = {
-                    "userName": f"page{i}@example.com",
-                    "name": {"givenName": f"G{i}", "familyName": "F"},
-                    "emails": [{"value": f"page{i}@example.com", "type": "work"}],
-                    "password": "secret",
-                }
-                assert (await a.post("/Users", json=body)).status_code == 201
-            page = (await a.get("/Users", params={"startIndex": 2, "count": 2})).json()
-            assert (page["totalResults"], page["startIndex"], page["itemsPerPage"]) == (5, 2, 2)
-            assert [r["userName"] for r in page["Resources"]] == [
-                "page1@example.com",
-                "page2@example.com",
-            ]
-            only = (await a.get("/Users", params={"attributes": "name.givenName"})).json()
-            first = only["Resources"][0]
-            assert set(first) == {"id", "schemas", "userName", "name"}
-            assert first["name"] == {"givenName": "G0"}
-            without = (await a.get("/Users", params={"excludedAttributes": "emails,name"})).json()
-            assert "emails" not in without["Resources"][0]
-            assert "password" not in without["Resources"][0]
-            bad = await a.get("/Users", params={"count": "ten"})
-            assert bad.status_code == 400 and bad.json()["scimType"] == "invalidValue"
-            flt = await a.get("/Users", params={"filter": 'userName eq "unterminated'})
-            assert flt.status_code == 400 and flt.json()["scimType"] == "invalidFilter"
-            co = await a.get(
-                "/Users", params={"filter": 'name.givenName co "g3" or userName sw "PAGE4"'}
-            )
-            assert sorted(r["userName"] for r in co.json()["Resources"]) == [
-                "page3@example.com",
-                "page4@example.com",
-            ]
+    async with running_fetcher(new_prefix(), batch_seconds=30) as f, f.scim(TOKEN_A) as a:
+        for i in range(5):
+            body = {
+                "userName": f"page{i}@example.com",
+                "name": {"givenName": f"G{i}", "familyName": "F"},
+                "emails": [{"value": f"page{i}@example.com", "type": "work"}],
+                "password": "secret",
+            }
+            assert (await a.post("/Users", json=body)).status_code == 201
+        page = (await a.get("/Users", params={"startIndex": 2, "count": 2})).json()
+        assert (page["totalResults"], page["startIndex"], page["itemsPerPage"]) == (5, 2, 2)
+        assert [r["userName"] for r in page["Resources"]] == [
+            "page1@example.com",
+            "page2@example.com",
+        ]
+        only = (await a.get("/Users", params={"attributes": "name.givenName"})).json()
+        first = only["Resources"][0]
+        assert set(first) == {"id", "schemas", "userName", "name"}
+        assert first["name"] == {"givenName": "G0"}
+        without = (await a.get("/Users", params={"excludedAttributes": "emails,name"})).json()
+        assert "emails" not in without["Resources"][0]
+        assert "password" not in without["Resources"][0]
+        bad = await a.get("/Users", params={"count": "ten"})
+        assert bad.status_code == 400
+        assert bad.json()["scimType"] == "invalidValue"
+        flt = await a.get("/Users", params={"filter": 'userName eq "unterminated'})
+        assert flt.status_code == 400
+        assert flt.json()["scimType"] == "invalidFilter"
+        co = await a.get(
+            "/Users", params={"filter": 'name.givenName co "g3" or userName sw "PAGE4"'}
+        )
+        assert sorted(r["userName"] for r in co.json()["Resources"]) == [
+            "page3@example.com",
+            "page4@example.com",
+        ]
 
 
 async def test_accepted_changes_become_few_delta_runs_on_kafka() -> None:

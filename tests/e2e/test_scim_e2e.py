@@ -1,0 +1,121 @@
+"""SCIM end to end on real Kafka and Redis, every service a process as `make up` starts them:
+a user POSTed to the fetcher's SCIM endpoint appears in the Confluence simulator, `active:
+false` deactivates it there, and the SCIM history shows the requests."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from localstack import SCIM_DEMO_TOKEN, Stack, down, up  # noqa: E402
+
+SCIM = "application/scim+json"
+
+
+def _free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.fixture
+def stack(tmp_path: Path, stack_env: dict[str, str]) -> Any:
+    ports = _free_ports(6)
+    tag = uuid.uuid4().hex[:8]
+    s = Stack(
+        state=tmp_path,
+        confluence_port=ports[0],
+        keycloak_port=ports[1],
+        service_ports=dict(
+            zip(["scheduler", "fetcher", "reconciler", "confluence-writer"], ports[2:], strict=True)
+        ),
+        users=20,
+        groups=2,
+        memberships=40,
+        topic_prefix=f"e2e-{tag}.",
+        key_prefix=f"e2e-{tag}:",
+    )
+    try:
+        up(s)
+        yield s
+    finally:
+        down(s)
+
+
+def _confluence_user(stack: Stack, username: str) -> dict[str, Any] | None:
+    state = httpx.get(f"{stack.confluence}/_sim/state", timeout=30).json()
+    return next((u for u in state["users"] if u["username"] == username), None)
+
+
+def _wait_for(stack: Stack, username: str, check: Any, timeout: float = 60) -> float:
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        user = _confluence_user(stack, username)
+        if user is not None and check(user):
+            return time.monotonic() - began
+        time.sleep(0.05)
+    raise AssertionError(f"{username}: not as expected in Confluence after {timeout} s")
+
+
+def test_scim_user_reaches_confluence_and_is_deactivated(stack: Stack) -> None:
+    fetcher = f"http://127.0.0.1:{stack.service_ports['fetcher']}"
+    headers = {"Authorization": f"Bearer {SCIM_DEMO_TOKEN}", "Content-Type": SCIM}
+    with httpx.Client(base_url=f"{fetcher}/scim/v2", headers=headers, timeout=30) as scim:
+        first = scim.post(
+            "/Users",
+            json={
+                "userName": "scim-alice",
+                "name": {"givenName": "Alice", "familyName": "Scim"},
+                "emails": [{"value": "alice@scim.example", "type": "work", "primary": True}],
+                "active": True,
+            },
+        )
+        assert first.status_code == 201, first.text
+        # the first batch has no cursor yet: a full run of the directory
+        _wait_for(stack, "scim-alice", lambda u: u["active"] is True)
+
+        second = scim.post(
+            "/Users",
+            json={"userName": "scim-bob", "emails": [{"value": "bob@scim.example"}]},
+        )
+        assert second.status_code == 201, second.text
+        seconds = _wait_for(stack, "scim-bob", lambda u: u["active"] is True)
+        print(f"scim-bob reached Confluence in {seconds:.2f} s")
+
+        off = scim.patch(
+            f"/Users/{second.json()['id']}",
+            json={"Operations": [{"op": "Replace", "path": "active", "value": "False"}]},
+        )
+        assert off.status_code == 200, off.text
+        _wait_for(stack, "scim-bob", lambda u: u["active"] is False)
+        assert _confluence_user(stack, "scim-alice")["active"] is True
+
+    history = httpx.get(f"{fetcher}/api/v1/directories/scim/scim/history", timeout=30).json()
+    statuses = [e["status"] for w in history["windows"] for e in w["entries"]]
+    assert sorted(statuses) == [200, 201, 201]
+    # each micro-batch is a run of its own in the normal run history, with per-user results
+    deadline = time.monotonic() + 60
+    operations: set[str] = set()
+    while time.monotonic() < deadline and not {"CreateUser", "DeactivateUser"} <= operations:
+        runs = httpx.get(f"{stack.api}/api/v1/runs", params={"limit": 200}, timeout=30).json()
+        scim_runs = [r for r in runs if r.get("directory") == "scim"]
+        assert scim_runs
+        assert {r.get("trigger") for r in scim_runs} == {"scim"}
+        operations = set()
+        for run in scim_runs:
+            results = httpx.get(f"{stack.api}/api/v1/runs/{run['run_id']}/results", timeout=30)
+            operations |= {r["operation"] for r in results.json()}
+        time.sleep(0.5)
+    assert {"CreateUser", "DeactivateUser"} <= operations
