@@ -120,9 +120,13 @@ def sync(
     wait: Annotated[bool, typer.Option("--wait")] = False,
     timeout: float = 1800.0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    user: Annotated[str | None, typer.Option("--user", help="IdP subject: sync one user")] = None,
 ) -> None:
-    """Start a sync of one directory; with --wait follow it with a progress bar."""
-    body = {"directory": directory, "mode": mode, "dry_run": dry_run, "trigger": "cli"}
+    """Start a sync of one directory (or of one user with --user); --wait follows it."""
+    body: dict[str, object] = {"directory": directory, "mode": mode, "dry_run": dry_run,
+                               "trigger": "cli"}  # fmt: skip
+    if user is not None:
+        body |= {"mode": "single", "subject": user}
     started = _request("POST", f"{api}/api/v1/syncs", json=body)
     run_id = started["run_id"]
     if not wait:
