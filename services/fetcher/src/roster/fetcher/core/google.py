@@ -144,7 +144,7 @@ def parse_time(text: str) -> float:
 
 def format_time(epoch: float) -> str:
     """RFC 3339 in UTC with milliseconds, rounded down (a start time may only be earlier)."""
-    ms = int(epoch * 1000)
+    ms = int(epoch * 1000 + 1e-3)  # 1e-3 ms: a float a hair below the millisecond
     whole = datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{whole}.{ms % 1000:03d}Z"
 
