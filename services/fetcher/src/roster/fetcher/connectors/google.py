@@ -1,13 +1,9 @@
 """Google Workspace connector: full snapshot and deltas from the Admin SDK (idp-apis.md §3).
 
-Snapshot: users (`projection=full`, 500 a page), groups (200 a page), each group's members
-(200 a page, `includeDerivedMembership` when configured); only USER members are mirrored.
-Deltas: Google has no "changed since" filter on users or groups, so `changes(cursor)` reads
-the admin audit log (Reports API, `applicationName=admin`, USER_SETTINGS and GROUP_SETTINGS
-events) since the cursor and re-reads each user or group an event names; users announced
-by `users.watch` pushes (`note_user_change`) are re-read too, before the audit log shows them.
-E-mail → id lookups use what the last snapshot saw, then the API.
-"""
+Snapshot: users, groups, each group's USER members (derived ones when configured). Deltas:
+no "changed since" filter exists, so `changes` reads the admin audit log (Reports API) since
+the cursor and re-reads what each event names, plus users announced by `users.watch` pushes.
+Details: docs/connectors/google.md."""
 
 from __future__ import annotations
 

@@ -1,12 +1,9 @@
 """Google Admin SDK transport: service-account JWT grant, authenticated calls, page tokens.
 
-The access token comes from a JWT assertion (RS256, signed with google-auth's signer from
-the key file, `sub` = the delegated admin) exchanged at the key file's `token_uri`; it is
-renewed shortly before it expires and once more on a 401. The key is read through its
-`SecretRef` and never logged. `error_for` is the one place where a Google status becomes a
-Roster error: 403 `userRateLimitExceeded` / `rateLimitExceeded` / `quotaExceeded`, 429 and
-5xx are throttling or transient (retried with backoff), other 403s are permission problems.
-"""
+The token comes from an RS256 assertion (google-auth's signer, `sub` = the delegated admin),
+renewed before it expires and once on a 401; the key is never logged. `error_for` is the one
+place a Google status becomes a Roster error: 403 rate-limit reasons, 429 and 5xx are
+throttling (retried with backoff), other 403s are permission problems."""
 
 from __future__ import annotations
 

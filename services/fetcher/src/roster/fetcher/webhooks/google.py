@@ -1,17 +1,9 @@
 """Google Workspace push endpoint (`POST /webhooks/google/<directory>`) and its channels.
 
-Google signs nothing: a notification is genuine when `X-Goog-Channel-ID` names a channel we
-opened, `X-Goog-Channel-Token` equals the random token we gave that channel (compared in
-constant time) and `X-Goog-Resource-ID` matches what Google answered for it. Anything else
-is refused (401 without channel headers, 403 otherwise) and nothing is published. The first
-message of a channel (`sync`) only confirms it; every other state (add, update, delete,
-undelete, makeAdmin) notes the user for the connector and requests a delta sync. Duplicate
-or out-of-order notifications simply cause another delta sync, which the cursor keeps right.
-
-Channels (one per watched event; the API takes a single event) live in Redis so every
-replica can verify them; one replica at a time (a Redis lock) opens a replacement before a
-channel expires and stops the old one; a replica stops the channels it opened on shutdown.
-"""
+Accepted only when `X-Goog-Channel-ID` is a channel we opened, `X-Goog-Channel-Token` its
+token and `X-Goog-Resource-ID` its resource (else 401/403, nothing published); `sync` only
+confirms, other states note the user and request a delta. Channels live in Redis; one
+replica at a time renews them before expiry, each stops its own on shutdown."""
 
 from __future__ import annotations
 
