@@ -42,6 +42,8 @@ class EntraSettings(Section):
     graph_url: str = "https://graph.microsoft.com"
     login_url: str = "https://login.microsoftonline.com"
     """Authority host; the token endpoint is `{login_url}/{tenant_id}/oauth2/v2.0/token`."""
+    scope: str = "https://graph.microsoft.com/.default"
+    """Token scope: the Graph resource plus `/.default` (national clouds differ)."""
     membership: Literal["direct", "transitive"] = "direct"
     """`direct` reads `/groups/{id}/members`; `transitive` reads `/transitiveMembers`
     (users of nested groups count as members of the outer group)."""

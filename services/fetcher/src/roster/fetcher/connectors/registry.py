@@ -7,6 +7,7 @@ from collections.abc import Callable
 import httpx
 
 from roster.fetcher.connectors.base import Connector, ConnectorHooks
+from roster.fetcher.connectors.entra import EntraConnector
 from roster.fetcher.connectors.google import GoogleConnector
 from roster.fetcher.connectors.keycloak import KeycloakConnector
 from roster.fetcher.connectors.okta import OktaConnector
@@ -18,6 +19,7 @@ Factory = Callable[[DirectorySettings, httpx.AsyncClient, ConnectorHooks], Conne
 
 CONNECTORS: dict[str, Factory] = {
     "keycloak": KeycloakConnector,
+    "entra": EntraConnector,
     "okta": OktaConnector,
     "google": GoogleConnector,
     "scim": ScimConnector,
