@@ -239,6 +239,18 @@ async def test_channels_open_verified_pushes_start_delta_syncs_and_bad_ones_publ
     (change,) = [e for e in events if isinstance(e, UserChanged) and e.user.subject == user["id"]]
     assert change.user.family_name == "Pushed"
 
+    # the same notification twice and out of order: each accepted one asks for a delta
+    body = json.dumps({"kind": "admin#directory#user", "id": user["id"]}).encode()
+    async with httpx.AsyncClient(base_url=fetcher.url) as client:
+        for number in ("7", "6", "7"):
+            hdrs = {**good, "X-Goog-Message-Number": number}
+            response = await client.post("/webhooks/google/gw", headers=hdrs, content=body)
+            assert response.status_code == 200
+    later = await sync_requests(
+        fetcher.prefix, lambda f: len([r for r in f if r.trigger == "webhook"]) >= 4
+    )
+    assert [r.mode for r in later if r.trigger == "webhook"] == ["delta"] * 4
+
 
 async def test_a_channel_close_to_expiry_is_replaced_and_the_old_one_stopped(
     fetcher: Fetcher,
