@@ -66,4 +66,4 @@ def scim_webhook(context: WebhookContext) -> Webhook:
     api = _APIS[key][1]
     api.add(Tenant(directory.id, settings, tokens, service, history))
     router = api.router() if first else APIRouter()
-    return Webhook(router=router, background=[batcher.run])
+    return Webhook(router=router, background=[batcher.run, history.run])

@@ -134,7 +134,7 @@ class ScimApi:
             error = ScimError(503, "storage unavailable, retry later")
             response = ScimResponse(error.body(), status_code=503)
             outcome = _with(outcome, status=503, detail=str(exc))
-        await tenant.history.record(outcome)
+        tenant.history.record(outcome)
         return response
 
     async def _dispatch(

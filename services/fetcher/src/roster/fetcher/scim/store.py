@@ -56,6 +56,12 @@ end
 return 'ok'
 """
 
+_BY_NAME = """
+local id = redis.call('HGET', KEYS[2], ARGV[1])
+if not id then return false end
+return redis.call('HGET', KEYS[1], id)
+"""
+
 
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
@@ -82,6 +88,7 @@ class ScimStore:
         self.stream_max = stream_max
         self._base = keys("fetcher", "scim", directory)
         self._write = client.register_script(_WRITE)
+        self._by_name = client.register_script(_BY_NAME)
 
     def key(self, *parts: str) -> str:
         return ":".join((self._base, *parts))
@@ -99,8 +106,9 @@ class ScimStore:
         return None if raw is None else Stored(json.loads(raw), raw)
 
     async def by_name(self, kind: ResourceKind, name: str) -> Stored | None:
-        resource_id = await _call(self.redis.hget(self._keys(kind)[1], name_key(name)))
-        return None if resource_id is None else await self.get(kind, resource_id)
+        keys = self._keys(kind)[:2]
+        raw = await _call(self._by_name(keys=keys, args=[name_key(name)]))
+        return None if raw is None else Stored(json.loads(raw), raw)
 
     async def all(self, kind: ResourceKind) -> list[Json]:
         """Every resource of a kind, in a stable order (creation time, then id)."""
