@@ -112,7 +112,8 @@ async def test_snapshot_matches_the_tenant_across_pages(
         assert user.active == raw["accountEnabled"]
         assert user.display_name == raw["displayName"]
     guests = [u for u in snap.users if "#EXT#" in u.login]
-    assert guests and all(u.attributes["userType"] == "Guest" for u in guests)
+    assert guests
+    assert all(u.attributes["userType"] == "Guest" for u in guests)
     assert any(u.email is None for u in snap.users)
     assert any(not u.active for u in snap.users)
     assert {g.id: g.name for g in snap.groups} == {
@@ -163,7 +164,8 @@ async def test_expired_token_is_renewed_once_and_the_snapshot_completes(
             expired_at.append((await http.post("/_sim/token/expire")).json()["expired"])
 
     snap = await collect(connector, on_item=expire_midway)
-    assert len(snap.users) == 230 and expired_at == [1]
+    assert len(snap.users) == 230
+    assert expired_at == [1]
     assert sim.state.tokens.issued == 2
     assert len(graph_requests(sim, status=401)) == 1
 
@@ -177,7 +179,8 @@ async def test_429_storm_is_retried_after_retry_after(clients: list[httpx.AsyncC
     assert len(snap.users) == 230
     throttled = graph_requests(sim, status=429)
     assert len(throttled) == 3
-    assert sleep.delays[:3] and all(d >= 7 for d in sleep.delays[:3])
+    assert sleep.delays[:3]
+    assert all(d >= 7 for d in sleep.delays[:3])
 
 
 async def test_429_storm_longer_than_the_attempts_fails_transient(
@@ -201,7 +204,8 @@ async def test_resource_unit_bucket_throttles_and_the_snapshot_still_completes(
     assert len(snap.users) == 230
     assert sim.state.throttle.throttled > 0
     throttled = graph_requests(sim, status=429)
-    assert throttled and len(sleep.delays) >= len(throttled)
+    assert throttled
+    assert len(sleep.delays) >= len(throttled)
 
 
 async def test_bad_secret_is_permanent_and_names_the_app(
@@ -217,7 +221,8 @@ async def test_bad_secret_is_permanent_and_names_the_app(
 async def test_403_names_the_missing_permission(clients: list[httpx.AsyncClient]) -> None:
     sim = make_sim()
     connector, http = connect(sim, clients, attempts=1)
-    await http.put("/_sim/faults", json={"error_rate": 1.0, "error_status": 403, "methods": ["GET"]})
+    faults = {"error_rate": 1.0, "error_status": 403, "methods": ["GET"]}
+    await http.put("/_sim/faults", json=faults)
     with pytest.raises(RejectedError, match="User.Read.All"):
         await connector.check()
 
@@ -232,7 +237,8 @@ async def test_fetch_user_and_user_groups(clients: list[httpx.AsyncClient]) -> N
             member_of.setdefault(subject, set()).add(group_id)
     subject = max(member_of, key=lambda s: len(member_of[s]))
     user = await connector.fetch_user(subject)
-    assert user is not None and user.subject == subject
+    assert user is not None
+    assert user.subject == subject
     assert {g.id for g in await connector.user_groups(subject)} == member_of[subject]
     assert await connector.fetch_user("00000000-0000-0000-0000-000000000000") is None
     assert await connector.user_groups("00000000-0000-0000-0000-000000000000") == []
