@@ -237,3 +237,25 @@ async def test_the_login_can_be_the_local_part_of_the_primary_email(setup: Any) 
     assert user.email is not None
     assert user.login == user.email.split("@")[0]
     assert user.email != ADMIN
+
+
+@pytest.mark.parametrize(
+    ("google", "field"),
+    [
+        ({"subject": "admin@example.com"}, "directories.0.google.credentials"),
+        ({"credentials": {"env": "X"}}, "directories.0.google.subject"),
+        ({"credentials": {"env": "X"}, "subject": "a@b.c", "groups_page_size": 0},
+         "directories.0.google.groups_page_size"),
+        ({"credentials": {"env": "X"}, "subject": "a@b.c", "watch": {"ttl_seconds": 172801}},
+         "directories.0.google.watch.ttl_seconds"),
+        ({"credentials": {"env": "X", "file": "/k.json"}, "subject": "a@b.c"},
+         "directories.0.google.credentials"),
+    ],
+)  # fmt: skip
+def test_invalid_google_configuration_names_the_field(google: dict[str, Any], field: str) -> None:
+    from roster.shared.config import parse_config
+
+    with pytest.raises(ConfigurationError, match=field.replace(".", r"\.")):
+        parse_config({"directories": [{"id": "gw", "kind": "google", "google": google}]})
+    with pytest.raises(ConfigurationError, match="needs a 'google' section"):
+        parse_config({"directories": [{"id": "gw", "kind": "google"}]})
