@@ -207,3 +207,40 @@ async def test_accepted_changes_become_few_delta_runs_on_kafka() -> None:
     assert set(ids) <= set(users)
     assert users[ids[0]] is False
     assert 1 <= len(runs) < 21  # micro-batched: fewer runs than accepted changes
+
+
+async def test_changes_left_by_a_crash_are_run_at_start() -> None:
+    """Accepted (in the stream) but never run: the next fetcher start runs them."""
+    import redis.asyncio as aioredis
+    from fetcher_scim_support import REDIS_URL
+
+    from roster.fetcher.scim.schemas import USERS
+    from roster.fetcher.scim.store import ScimStore
+    from roster.shared.redisdb import Keys
+
+    prefix = new_prefix()
+    await require_stack()
+    client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    store = ScimStore(client, Keys(prefix), "scim-a")
+    user = {"id": "left-1", "userName": "left@example.com", "meta": {"created": "x"}}
+    change = {"k": "user", "user": {"subject": "left-1", "login": "left@example.com"}}
+    assert await store.write(USERS, "left-1", old=None, new=user, changes=[change]) == "ok"
+    await client.aclose()
+    consumer = AIOKafkaConsumer(
+        prefix + topics.DIRECTORY_EVENTS, bootstrap_servers=BOOTSTRAP, auto_offset_reset="earliest"
+    )
+    async with running_fetcher(prefix, batch_seconds=30):
+        await consumer.start()
+        try:
+            seen: list[str] = []
+            deadline = asyncio.get_running_loop().time() + 60
+            while "left-1" not in seen:
+                assert asyncio.get_running_loop().time() < deadline, seen
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    for record in records:
+                        message = decode(topics.DIRECTORY_EVENTS, record.value)
+                        user_seen = getattr(message, "user", None)
+                        if user_seen is not None:
+                            seen.append(user_seen.subject)
+        finally:
+            await consumer.stop()
