@@ -51,7 +51,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[OktaSimConfig, str, i
 
 def main(argv: Sequence[str] | None = None) -> None:
     config, host, port = parse_args(argv)
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
+    # the org's own clock dates every answer (X-Rate-Limit-Reset is read against it)
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", date_header=False)
 
 
 if __name__ == "__main__":

@@ -144,7 +144,8 @@ def client_assertion(
 
 
 def server_now(response: httpx.Response) -> float:
-    date = response.headers.get("date")
+    dates = response.headers.get_list("date")  # a proxy may add a second one: the first is
+    date = dates[0] if dates else None  # the origin's
     if date:
         try:
             return email.utils.parsedate_to_datetime(date).timestamp()
