@@ -333,7 +333,7 @@ def _compare(attr: Attr | None, have: Any, op: str, want: Any) -> bool:
     text = str(have)
     wanted = want if isinstance(want, str) else json.dumps(want)
     if not attr.case_exact:
-        text, wanted = text.lower(), wanted.lower()
+        text, wanted = text.casefold(), wanted.casefold()
     return _strings(text, wanted, op)
 
 
