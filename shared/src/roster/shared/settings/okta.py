@@ -17,6 +17,10 @@ from roster.shared.settings.base import SecretRef, Section
 GroupType = Literal["OKTA_GROUP", "APP_GROUP", "BUILT_IN"]
 
 
+def _default_types() -> list[GroupType]:
+    return ["OKTA_GROUP", "APP_GROUP"]
+
+
 class OktaOAuthSettings(Section):
     """An API Services app: client credentials, `private_key_jwt` client authentication."""
 
@@ -50,7 +54,7 @@ class OktaSettings(Section):
     groups_page_size: int = Field(default=200, ge=1, le=200)
     members_page_size: int = Field(default=1000, ge=1, le=1000)
     logs_page_size: int = Field(default=1000, ge=1, le=1000)
-    group_types: list[GroupType] = Field(default_factory=lambda: ["OKTA_GROUP", "APP_GROUP"])
+    group_types: list[GroupType] = Field(default_factory=_default_types)
     """Group types synced; `BUILT_IN` is the `Everyone` group."""
     include_deprovisioned: bool = True
     """Also list DEPROVISIONED users (Okta omits them by default) so they arrive inactive."""
