@@ -21,6 +21,7 @@ from roster.shared.settings.entra import EntraSettings
 from roster.shared.settings.google import GoogleSettings
 from roster.shared.settings.okta import OktaSettings
 from roster.shared.settings.rules import AttributeMapping, CleanupSettings, Correlation, GroupRules
+from roster.shared.settings.safety import SafetySettings
 from roster.shared.settings.scim import ScimSettings
 
 __all__ = ["SecretRef", "Section"]
@@ -114,6 +115,8 @@ class DirectorySettings(Section):
     correlate_by: Correlation = "username"
     """Attribute that adopts an unlinked Confluence user: `username` or `email`."""
     cleanup: CleanupSettings | None = None
+    safety: SafetySettings = SafetySettings()
+    """Mass-change limits that hold a run for approval (`settings.safety`)."""
 
     @model_validator(mode="after")
     def _kind_section(self) -> DirectorySettings:

@@ -10,6 +10,7 @@ CONFLUENCE_COMMANDS = "roster.confluence-commands"
 CONFLUENCE_RESULTS = "roster.confluence-results"
 CONFLUENCE_STATE = "roster.confluence-state"
 RUN_EVENTS = "roster.run-events"
+RUN_DECISIONS = "roster.run-decisions"
 DEAD_LETTER = "roster.dead-letter"
 
 ALL = (
@@ -19,6 +20,7 @@ ALL = (
     CONFLUENCE_RESULTS,
     CONFLUENCE_STATE,
     RUN_EVENTS,
+    RUN_DECISIONS,
     DEAD_LETTER,
 )
 
@@ -55,6 +57,10 @@ class Topics:
     @property
     def run_events(self) -> str:
         return self.name(RUN_EVENTS)
+
+    @property
+    def run_decisions(self) -> str:
+        return self.name(RUN_DECISIONS)
 
     @property
     def dead_letter(self) -> str:

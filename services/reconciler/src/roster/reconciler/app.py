@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from roster.reconciler.adapters.links import LinkStore
 from roster.reconciler.adapters.runs import RunMarks
 from roster.reconciler.adapters.snapshots import SnapshotStore
+from roster.reconciler.approvals import DecisionHandler
 from roster.reconciler.core.ruleset import check_rules
 from roster.reconciler.handlers import GROUP, Handlers
 from roster.reconciler.intake import SnapshotIntake
@@ -82,6 +83,7 @@ def build_app(config: RosterConfig, *, clock: Clock = utc_now) -> FastAPI:
     handlers = Handlers(runtime, intake, planner)
     runtime.subscribe(topics.DIRECTORY_EVENTS, group=GROUP, handler=handlers.on_directory_batch)
     runtime.subscribe(topics.CONFLUENCE_STATE, group=GROUP, handler=handlers.on_state_batch)
+    DecisionHandler(runtime, planner).subscribe()  # approvals of held runs
     app = create_service_app(
         service=SERVICE, runtime=runtime, redis_client=client, registry=registry
     )

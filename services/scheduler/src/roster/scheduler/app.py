@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from roster.scheduler.api import mount_api
+from roster.scheduler.approvals import approvals_router
 from roster.scheduler.runs import RunStore
 from roster.scheduler.sink import Sink
 from roster.shared.config import RosterConfig
@@ -27,6 +28,7 @@ def build_app(config: RosterConfig) -> FastAPI:
         service=SERVICE, runtime=runtime, redis_client=client, registry=registry
     )
     mount_api(app, config, runtime, store)
+    app.include_router(approvals_router(config, runtime, store, client=client))
     return app
 
 

@@ -74,6 +74,13 @@ class RunStore:
         mapping: dict[Any, Any] = {k: _flat(v) for k, v in fields.items()}
         await self._r.hset(self._run(run_id), mapping=mapping)
 
+    async def decide(self, run_id: str, decision: str, by: str) -> bool:
+        """Record the first decision (approved / rejected) on a held run; False if decided."""
+        if not await self._r.hsetnx(self._run(run_id), "decision", decision):
+            return False
+        await self._r.hset(self._run(run_id), mapping={"decided_by": by, "decided_at": time.time()})
+        return True
+
     async def record_result(self, result: CommandResult) -> None:
         run = self._run(result.run_id)
         added = await self._r.hsetnx(

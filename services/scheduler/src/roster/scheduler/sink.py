@@ -67,6 +67,8 @@ class Sink:
             fields = {"phase": event.phase, "phase_done": event.done}
             await self._store.update(run_id, fields)
         elif isinstance(event, RunPlanned):
+            if ((await self._store.get(run_id)) or {}).get("status") == "held":
+                await self._store.update(run_id, {"status": "running"})  # approved
             await self._store.update(
                 run_id,
                 {
@@ -83,6 +85,10 @@ class Sink:
                 run_id,
                 {"status": "held", "reason": event.reason, "summary": event.summary.model_dump()},
             )
+        elif isinstance(event, RunCompleted) and event.status == "rejected":
+            fields = {"status": "rejected", "phase": "done", "completed_at": time.time()}
+            await self._store.update(run_id, fields)
+            await self._store.unlock(event.directory, run_id)
         elif isinstance(event, RunFailed):
             await self._store.update(
                 run_id,

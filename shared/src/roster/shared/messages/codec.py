@@ -14,6 +14,7 @@ from roster.shared import topics
 from roster.shared.errors import MessageDecodeError
 from roster.shared.messages.base import Message
 from roster.shared.messages.commands import command_adapter
+from roster.shared.messages.decisions import decision_adapter
 from roster.shared.messages.directory import directory_event_adapter
 from roster.shared.messages.results import result_adapter
 from roster.shared.messages.runs import run_event_adapter
@@ -29,6 +30,7 @@ ADAPTERS: dict[str, TypeAdapter[Any]] = {
     topics.CONFLUENCE_RESULTS: result_adapter,
     topics.CONFLUENCE_STATE: state_adapter,
     topics.RUN_EVENTS: run_event_adapter,
+    topics.RUN_DECISIONS: decision_adapter,
 }
 
 
