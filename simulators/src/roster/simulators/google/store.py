@@ -129,10 +129,11 @@ class Store:
             creation_time=1_546_300_800.0,
         )
         self._index_user(admin)
+        uids = {u.id: user_id_from(u.id) for u in directory.users.values()}
         for u in directory.users.values():
             self._index_user(
                 GUser(
-                    id=user_id_from(u.id),
+                    id=uids[u.id],
                     primary_email=u.email.lower(),
                     given_name=u.first_name,
                     family_name=u.last_name,
@@ -149,8 +150,7 @@ class Store:
         for g in directory.groups.values():
             email = f"{login_part(g.name.replace(' ', '-')) or 'group'}@{domain}"
             group = GGroup(id=ids[g.id], email=email, name=g.name, description=f"{g.name} group")
-            for member in sorted(g.members):
-                group.members[user_id_from(member)] = "MEMBER"
+            group.members = dict.fromkeys((uids[m] for m in sorted(g.members)), "MEMBER")
             self.groups[group.id] = group
             self._group_by_email[email] = group.id
         for g in directory.groups.values():  # a child group is a member of its parent
