@@ -250,8 +250,7 @@ def control_router(state: SimState) -> APIRouter:
     @router.post("/delta/reset")
     async def reset_delta() -> dict[str, int]:
         """Every state token issued so far is answered 410 Gone (full resync required)."""
-        tenant.reset_floor = tenant.seq
-        return {"floor": tenant.reset_floor}
+        return {"floor": tenant.reset_delta()}
 
     @router.get("/subscriptions")
     async def subscriptions() -> list[dict[str, Any]]:

@@ -122,7 +122,7 @@ class Group:
 @dataclass(frozen=True)
 class ChangeEntry:
     seq: int
-    kind: Literal["user", "group", "member"]
+    kind: Literal["user", "group", "member", "reset"]
     object_id: str
     """User id, or group id (for `group` and `member`)."""
     member_id: str | None = None
@@ -147,10 +147,18 @@ class Tenant:
     def seq(self) -> int:
         return len(self.log)
 
-    def _record(self, kind: Literal["user", "group", "member"], object_id: str, **kw: Any) -> None:
+    def _record(
+        self, kind: Literal["user", "group", "member", "reset"], object_id: str, **kw: Any
+    ) -> None:
         self.log.append(ChangeEntry(seq=len(self.log) + 1, kind=kind, object_id=object_id, **kw))
 
     # ----------------------------------------------------------------- mutations
+
+    def reset_delta(self) -> int:
+        """Invalidate every state token issued so far (they get 410 Gone from now on)."""
+        self._record("reset", "")
+        self.reset_floor = self.seq
+        return self.reset_floor
 
     def put_user(self, user: User) -> None:
         self.users[user.id] = user

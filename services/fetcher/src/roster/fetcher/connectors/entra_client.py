@@ -248,7 +248,12 @@ class GraphClient:
             headers["Authorization"] = f"Bearer {token}"
         try:
             response = await self._http.request(
-                call.method, self.url(path), params=params, json=body, data=form, headers=headers
+                call.method,
+                self.url(path),
+                params=params or None,  # an empty mapping would wipe a nextLink's query
+                json=body,
+                data=form,
+                headers=headers,
             )
         except httpx.UnsupportedProtocol as exc:
             self._hooks.on_request("error")
