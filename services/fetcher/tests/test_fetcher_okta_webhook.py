@@ -19,7 +19,7 @@ import httpx
 import pytest
 import redis.asyncio as redis
 import uvicorn
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fetcher_support import hooks
 from test_fetcher_okta_support import TOKEN, TOKEN_ENV, client_for, make_sim
 
@@ -27,7 +27,8 @@ from roster.fetcher.app import build_app
 from roster.fetcher.core.okta import EVENT_TYPES
 from roster.shared import topics
 from roster.shared.config import RosterConfig
-from roster.shared.messages.codec import decode
+from roster.shared.messages.codec import decode, encode, headers
+from roster.shared.messages.directory import MembershipAdded, SnapshotCompleted, UserChanged
 from roster.shared.messages.sync import SyncRequested
 from roster.simulators.common.serving import free_port
 from roster.simulators.okta import OktaSimulator
@@ -195,3 +196,63 @@ async def test_deliveries_start_delta_syncs_and_refused_ones_publish_nothing(
     syncs = await webhook_syncs(fetcher.prefix, lambda found: len(found) >= 2)
     assert len(syncs) == 2
     assert {(s.directory, s.mode) for s in syncs} == {("ok", "delta")}
+
+
+async def directory_events(prefix: str, until: Any, timeout: float = 60) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        prefix + topics.DIRECTORY_EVENTS, bootstrap_servers=BOOTSTRAP, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while not until(found):
+                for msgs in (await consumer.getmany(timeout_ms=300)).values():
+                    found += [decode(topics.DIRECTORY_EVENTS, m.value) for m in msgs]
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def request_full_sync(prefix: str) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP)
+    await producer.start()
+    try:
+        r = SyncRequested(run_id="r-full", directory="ok", trigger="test")
+        hdrs = [(k, v.encode()) for k, v in headers(r, source="test").items()]
+        await producer.send_and_wait(
+            prefix + topics.SYNC_REQUESTS, encode(r), key=b"ok", headers=hdrs
+        )
+    finally:
+        await producer.stop()
+
+
+async def test_a_pushed_change_ends_in_a_delta_run_with_that_change(fetcher: Fetcher) -> None:
+    assert (await register(fetcher, HOOK_SECRET)).status_code == 200
+    # a full sync stores the System Log cursor the webhook's delta syncs continue from
+    await request_full_sync(fetcher.prefix)
+    await directory_events(
+        fetcher.prefix, lambda ev: any(isinstance(e, SnapshotCompleted) for e in ev)
+    )
+    store = fetcher.sim.state.store
+    group = min(
+        (g for g in store.groups.values() if g.type == "OKTA_GROUP"), key=lambda g: len(g.members)
+    )
+    user = next(
+        u for u in store.users.values() if u.status == "ACTIVE" and u.id not in group.members
+    )
+    await fetcher.ctl.patch(f"/_sim/users/{user.id}", json={"profile": {"lastName": "Pushed"}})
+    await fetcher.ctl.put(f"/_sim/groups/{group.id}/members/{user.id}")
+    await fetcher.sim.state.hooks.drain()
+
+    def delta_done(events: list[Any]) -> bool:
+        return any(isinstance(e, MembershipAdded) and e.subject == user.id for e in events)
+
+    events = await directory_events(fetcher.prefix, delta_done)
+    changed = [e for e in events if isinstance(e, UserChanged) and e.user.subject == user.id]
+    assert changed[-1].user.family_name == "Pushed"
+    added = [e for e in events if isinstance(e, MembershipAdded)]
+    assert [(e.group_id, e.subject) for e in added] == [(group.id, user.id)]
+    runs = {e.run_id for e in changed + added}
+    syncs = await webhook_syncs(fetcher.prefix, lambda found: runs <= {r.run_id for r in found})
+    assert {(s.mode, s.trigger) for s in syncs if s.run_id in runs} == {("delta", "webhook")}
