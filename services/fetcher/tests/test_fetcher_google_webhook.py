@@ -286,3 +286,25 @@ async def test_shutdown_stops_the_channels_this_fetcher_opened(tmp_path: Path) -
     assert running.sim.state.channels.live() == []
     stops = [e for e in running.sim.state.requests.entries() if e["op"] == "stop"]
     assert sorted(e["status"] for e in stops) == [204] * len(EVENTS)
+
+
+async def test_channels_lost_in_a_crash_or_for_an_old_address_are_given_up(
+    fetcher: Fetcher,
+) -> None:
+    async def all_open() -> bool:
+        return len(await fetcher.channels()) == len(EVENTS)
+
+    await wait_for(all_open, "the channels")
+    ghost = {"id": "ghost", "token": "t", "event": "add", "created": 1.0}  # watch never answered
+    old_address = "http://old.example/webhooks/google/gw"
+    moved = {"id": "moved", "token": "t", "event": "update", "resource_id": "r",
+             "expiration": 4_000_000_000.0, "address": old_address}  # fmt: skip
+    for record in (ghost, moved):
+        await fetcher.redis.hset(fetcher.channels_key, record["id"], json.dumps(record))
+
+    async def cleaned() -> bool:
+        return not {b"ghost", b"moved"} & set(await fetcher.redis.hkeys(fetcher.channels_key))
+
+    await wait_for(cleaned, "the stale records to be dropped")
+    assert len(await fetcher.channels()) == len(EVENTS)
+    assert len(await fetcher.redis.hkeys(fetcher.channels_key)) == len(EVENTS)

@@ -39,6 +39,10 @@ class ChannelRecord:
     expiration: float = 0.0
     """Epoch seconds; 0 while the watch call is under way."""
     opened_by: str = ""
+    address: str = ""
+    """Where the channel delivers; a channel for an old `fetcher.public_url` is replaced."""
+    created: float = 0.0
+    """Epoch seconds; a watch call unanswered for `LOCK_SECONDS` (a crash) is given up."""
 
 
 class GoogleChannels:
@@ -73,7 +77,7 @@ class GoogleChannels:
     async def open(self, event: str) -> ChannelRecord:
         record = ChannelRecord(
             id=str(uuid.uuid4()), token=secrets.token_urlsafe(32), event=event,
-            opened_by=self.instance,
+            opened_by=self.instance, address=self.address, created=self.now(),
         )  # fmt: skip
         await self._put(record)  # before the call: Google's `sync` message can beat the answer
         body = {
@@ -127,11 +131,7 @@ class GoogleChannels:
             records = await self.all()
             for event in self.settings.events:
                 mine = [r for r in records if r.event == event]
-                fresh = [
-                    r
-                    for r in mine
-                    if r.expiration == 0 or r.expiration - now > self.settings.renew_before_seconds
-                ]
+                fresh = [r for r in mine if self._fresh(r, now)]
                 if not fresh:
                     await self.open(event)
                 for old in mine:
@@ -143,6 +143,13 @@ class GoogleChannels:
         finally:
             if await redis.get(self.lock_key) in (self.instance, self.instance.encode()):
                 await redis.delete(self.lock_key)
+
+    def _fresh(self, record: ChannelRecord, now: float) -> bool:
+        if record.address != self.address:
+            return False
+        if record.expiration == 0:  # being opened: by another replica, or lost in a crash
+            return now - record.created < LOCK_SECONDS
+        return record.expiration - now > self.settings.renew_before_seconds
 
     async def stop_mine(self) -> None:
         for record in await self.all():
