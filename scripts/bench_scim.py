@@ -154,10 +154,12 @@ async def measure(
         await asyncio.gather(*(load.worker(warm_stop) for _ in range(concurrency)))
         load.measuring = True
         cpu_before = cpu_seconds(pid)
+        client_before = time.process_time()
         began = time.monotonic()
         await asyncio.gather(*(load.worker(began + seconds) for _ in range(concurrency)))
         elapsed = time.monotonic() - began
         cpu = cpu_seconds(pid) - cpu_before
+        client_cpu = time.process_time() - client_before
     done = sum(load.counts.values())
     lat = sorted(load.latencies) or [0.0]
     return {
@@ -172,6 +174,7 @@ async def measure(
         "users_stored": len(load.users),
         "fetcher_cpu_seconds": round(cpu, 2),
         "requests_per_fetcher_cpu_second": round(done / cpu, 1) if cpu > 0 else None,
+        "client_cpu_seconds": round(client_cpu, 2),
         "load_average": round(os.getloadavg()[0], 2),
     }
 
