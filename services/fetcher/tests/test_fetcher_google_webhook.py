@@ -27,7 +27,7 @@ from roster.fetcher.app import build_app
 from roster.shared import topics
 from roster.shared.config import RosterConfig
 from roster.shared.messages.codec import decode, encode, headers
-from roster.shared.messages.directory import SnapshotCompleted, UserChanged
+from roster.shared.messages.directory import MembershipAdded, SnapshotCompleted, UserChanged
 from roster.shared.messages.sync import SyncRequested
 from roster.simulators.common.serving import free_port
 from roster.simulators.google import GoogleSimulator
@@ -308,3 +308,23 @@ async def test_channels_lost_in_a_crash_or_for_an_old_address_are_given_up(
     await wait_for(cleaned, "the stale records to be dropped")
     assert len(await fetcher.channels()) == len(EVENTS)
     assert len(await fetcher.redis.hkeys(fetcher.channels_key)) == len(EVENTS)
+
+
+async def test_sync_at_login_reads_one_google_user_and_its_groups(fetcher: Fetcher) -> None:
+    directory = (await fetcher.ctl.get("/_sim/directory")).json()
+    gid, members = next((g, m) for g, m in directory["memberships"].items() if m)
+    subject = members[0]
+    wanted = {g for g, m in directory["memberships"].items() if subject in m}
+    async with httpx.AsyncClient(base_url=fetcher.url) as client:
+        started = await client.post(f"/api/v1/directories/gw/users/{subject}:sync")
+    assert started.status_code == 202, started.text
+    run_id = started.json()["run_id"]
+
+    def done(events: list[Any]) -> bool:
+        return any(isinstance(e, SnapshotCompleted) and e.run_id == run_id for e in events)
+
+    events = [e for e in await directory_events(fetcher.prefix, done) if e.run_id == run_id]
+    (user,) = [e.user for e in events if isinstance(e, UserChanged)]
+    assert user.subject == subject
+    assert {e.group_id for e in events if isinstance(e, MembershipAdded)} == wanted
+    assert gid in wanted
