@@ -23,7 +23,7 @@ from roster.reconciler.core.cleanup import NO_LOGIN_DATA
 from roster.reconciler.core.desired import DesiredState
 from roster.reconciler.core.grace import marks_of
 from roster.reconciler.core.plan import Plan, plan
-from roster.reconciler.core.planned import plan_with_rules
+from roster.reconciler.core.planned import cleanup_only, plan_with_rules
 from roster.reconciler.core.rules import Claim, PlanRules
 from roster.reconciler.core.state import ActualState, Owner
 from roster.shared.settings.rules import CleanupSettings
@@ -281,3 +281,21 @@ def test_a_user_deactivated_by_cleanup_is_not_reactivated_by_syncs() -> None:
     )
     fresh = planned(desired, actual)
     assert ops(fresh) == [("ReactivateUser", "old")]
+
+
+def test_a_cleanup_run_keeps_only_the_cleanup_deactivations_and_no_claims() -> None:
+    actual = _logins(old=200, recent=1, gone=300)
+    desired = desired_of([idp("old"), idp("recent"), idp("new")],
+                         links={"s-old": "old", "s-recent": "recent"})  # fmt: skip
+    rules = PlanRules(cleanup=CleanupSettings(inactive_days=90))
+    full = plan_with_rules(desired, actual, policy(), rules, run_id=RUN, issued_at=ISSUED)
+    assert {(c.type, c.key) for c in full.plan.commands} >= {
+        ("CreateUser", "new"), ("DeactivateUser", "gone"), ("DeactivateUser", "old")
+    }  # fmt: skip
+    only = cleanup_only(full, actual, rules)
+    assert ops(only.plan) == [("DeactivateUser", "old")]
+    assert only.plan.summary.deactivate_users == 1
+    assert only.plan.summary.create_users == 0
+    assert only.plan.links == ()
+    assert only.claims is None
+    assert only.marks.cleaned == {"old"}

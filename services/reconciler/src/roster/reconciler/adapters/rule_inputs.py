@@ -61,6 +61,6 @@ class RuleInputs:
         )
 
     async def record(self, planned: Planned, now: datetime) -> None:
-        if self.shared:
+        if self.shared and planned.claims is not None:
             await self.claim_store.replace(self.directory, planned.claims)
         await self.deactivations.record(self.directory, planned.marks, now)

@@ -6,23 +6,28 @@ directory's claims (for other directories' precedence) and the grace/cleanup mar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from roster.reconciler.core.claims import claims_of
+from roster.reconciler.core.cleanup import CLEANUP_TAG
 from roster.reconciler.core.correlation import correlate
 from roster.reconciler.core.desired import DesiredState
 from roster.reconciler.core.grace import Marks, marks_of
-from roster.reconciler.core.plan import Plan, plan
+from roster.reconciler.core.plan import Plan, plan, summarise
 from roster.reconciler.core.policy import Policy
 from roster.reconciler.core.rules import Claim, PlanRules
 from roster.reconciler.core.state import ActualState
+
+CLEANUP_TRIGGER = "cleanup"
+"""`SyncRequested.trigger` of a run that only applies inactivity cleanup."""
 
 
 @dataclass(frozen=True)
 class Planned:
     plan: Plan
-    claims: dict[str, Claim]
+    claims: dict[str, Claim] | None
+    """None: leave the stored claims as they are (a cleanup-only run)."""
     marks: Marks
 
 
@@ -43,3 +48,18 @@ def plan_with_rules(
         if username not in conflicts
     }
     return Planned(result, claims, marks_of(result, actual, rules))
+
+
+def cleanup_only(planned: Planned, actual: ActualState, rules: PlanRules) -> Planned:
+    """A `cleanup` run: only the inactivity-cleanup deactivations, no links, no claims."""
+    kept = tuple(c for c in planned.plan.commands if c.reason.endswith(CLEANUP_TAG))
+    users = {getattr(c, "username", None) for c in kept}
+    explanations = tuple(e for e in planned.plan.explanations if e.username in users)
+    result = replace(
+        planned.plan,
+        commands=kept,
+        explanations=explanations,
+        links=(),
+        summary=summarise(kept, explanations),
+    )
+    return Planned(result, None, marks_of(result, actual, rules))
