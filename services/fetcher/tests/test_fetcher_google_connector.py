@@ -259,3 +259,16 @@ def test_invalid_google_configuration_names_the_field(google: dict[str, Any], fi
         parse_config({"directories": [{"id": "gw", "kind": "google", "google": google}]})
     with pytest.raises(ConfigurationError, match="needs a 'google' section"):
         parse_config({"directories": [{"id": "gw", "kind": "google"}]})
+
+
+async def test_with_derived_membership_a_users_groups_include_the_groups_around_them(
+    setup: Any,
+) -> None:
+    s = await setup(include_derived_membership=True)
+    await collect(s.connector)  # the snapshot learns the nesting
+    want = await s.sim_get("/_sim/directory")
+    parent, children = next((g, c) for g, c in want["nested"].items() if c)
+    child = children[0]
+    user = next(u for u in want["memberships"][child] if u not in want["memberships"][parent])
+    groups = {g.id for g in await s.connector.user_groups(user)}
+    assert {child, parent} <= groups

@@ -216,7 +216,18 @@ class GoogleConnector:
             "maxResults": self.settings.groups_page_size,
         }
         pages = self.client.pages(f"{DIRECTORY}/groups", params, key="groups", kind="groups")
-        return [group_from_rep(rep) async for page in pages for rep in page]
+        direct = [group_from_rep(rep) async for page in pages for rep in page]
+        if not self.settings.include_derived_membership:
+            return direct
+        # derived: the groups that contain those, as the last snapshot saw the nesting
+        found = {g.id: g for g in direct}
+        stack = [g.id for g in direct]
+        while stack:
+            for parent in self._known.parents.get(stack.pop(), ()):
+                if parent not in found and (group := await self._group_rep(parent)) is not None:
+                    found[parent] = group
+                    stack.append(parent)
+        return list(found.values())
 
     async def check(self) -> None:
         """Token, one user, one group and the audit log: every scope delegation must grant."""
