@@ -155,8 +155,20 @@ def test_state_plus_delta_equals_the_snapshot_after(data: st.DataObject) -> None
     events, after = data.draw(changed(base))
     applied = apply_delta(base, events)
     assert normal(applied.snapshot) == normal(after)
-    diff = snapshot_diff(base, applied.snapshot)
-    assert {u.subject for u in diff.put_users} <= applied.subjects
+    diff = snapshot_diff(base, applied)  # what the intake writes over the copied state
+    users, groups, members = normal(base)
+    users.update({u.subject: u for u in diff.put_users})
+    for subject in diff.drop_users:
+        del users[subject]
+    groups.update({g.id: g for g in diff.put_groups})
+    for group_id in diff.drop_groups:
+        del groups[group_id]
+        members.pop(group_id, None)
+    for group_id, added in diff.add_members.items():
+        members[group_id] = members.get(group_id, set()) | added
+    for group_id, removed in diff.remove_members.items():
+        members[group_id] = members.get(group_id, set()) - removed
+    assert (users, groups, {g: m for g, m in members.items() if m}) == normal(applied.snapshot)
 
 
 @settings(max_examples=300, deadline=None)
@@ -175,7 +187,7 @@ def test_a_delta_plan_is_the_full_plan_after_the_change(
     desired = build_desired(after, SETTINGS, links)
     full = plan(desired, converged, rules, run_id="d", issued_at=ISSUED)
     applied = apply_delta(base, events)
-    scope = scope_of(applied, base, desired, links)
+    scope = scope_of(applied, base, SETTINGS, links)
     read = ActualState(  # what the writer reads for the delta: all users, the scope's groups
         users=converged.users,
         groups=converged.groups,

@@ -203,10 +203,7 @@ class SnapshotIntake:
 
         def compute() -> tuple[SnapshotDiff, DeltaScope]:
             applied = apply_delta(before, events, single=single)
-            desired = build_desired(applied.snapshot, settings, subjects)
-            return snapshot_diff(before, applied.snapshot), scope_of(
-                applied, before, desired, subjects
-            )
+            return snapshot_diff(before, applied), scope_of(applied, before, settings, subjects)
 
         diff, scope = await asyncio.to_thread(compute)  # whole-state work: off the loop
         await self.states.write_diff(event.run_id, diff)

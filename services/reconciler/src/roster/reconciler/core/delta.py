@@ -11,10 +11,11 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from roster.reconciler.core.desired import DesiredState, group_name
+from roster.reconciler.core.desired import build_desired, group_name
 from roster.reconciler.core.plan import Plan, summarise
 from roster.reconciler.core.reading import ReadScope
 from roster.reconciler.core.state import IdpSnapshot
+from roster.shared.config import DirectorySettings
 from roster.shared.messages.commands import (
     CreateGroup,
     GroupCommand,
@@ -165,19 +166,30 @@ def _login(user: IdpUser) -> str:
     return user.login.strip().lower()
 
 
-def scope_of(
-    applied: Applied, base: IdpSnapshot, desired: DesiredState, links: Mapping[str, str]
-) -> DeltaScope:
-    """`desired` is built from the new snapshot; `links` is the directory's subject → username.
-
-    Subjects contending for a username an affected subject has or wants (same login, or
-    linked to it) are affected too: which of them gets the account may change."""
+def contenders(applied: Applied, base: IdpSnapshot, links: Mapping[str, str]) -> set[str]:
+    """The affected subjects plus those contending for a username one of them has or wants
+    (same login, or linked to it): which of them gets the account may change."""
     both = (base, applied.snapshot)
     names = {links[s] for s in applied.subjects if s in links}
     names |= {_login(u) for snap in both for u in snap.users if u.subject in applied.subjects}
     subjects = set(applied.subjects)
     subjects |= {u.subject for snap in both for u in snap.users if _login(u) in names}
     subjects |= {s for s, username in links.items() if username in names}
+    return subjects
+
+
+def scope_of(
+    applied: Applied,
+    base: IdpSnapshot,
+    settings: DirectorySettings,
+    links: Mapping[str, str],
+) -> DeltaScope:
+    """Desired usernames come from `build_desired` over the contenders only (O(change), not
+    O(directory)); `links` is the directory's subject → username."""
+    both = (base, applied.snapshot)
+    subjects = contenders(applied, base, links)
+    mine = IdpSnapshot(users=tuple(u for u in applied.snapshot.users if u.subject in subjects))
+    desired = build_desired(mine, settings, links)
     usernames = {links[s] for s in subjects if s in links}
     usernames |= {u.username for u in desired.users.values() if u.subject in subjects}
     touched = set(applied.touched_groups)
@@ -247,14 +259,17 @@ class SnapshotDiff:
     remove_members: dict[str, set[str]] = field(default_factory=dict)
 
 
-def snapshot_diff(old: IdpSnapshot, new: IdpSnapshot) -> SnapshotDiff:
+def snapshot_diff(old: IdpSnapshot, applied: Applied) -> SnapshotDiff:
+    """Only what the fold may have changed is compared: O(change), not O(directory)."""
+    new = applied.snapshot
     diff = SnapshotDiff()
-    old_users = {u.subject: u for u in old.users}
-    new_users = {u.subject: u for u in new.users}
+    old_users = {u.subject: u for u in old.users if u.subject in applied.subjects}
+    new_users = {u.subject: u for u in new.users if u.subject in applied.subjects}
     diff.put_users = [u for s, u in new_users.items() if old_users.get(s) != u]
     diff.drop_users = sorted(set(old_users) - set(new_users))
-    old_groups = {g.id: g for g in old.groups}
-    new_groups = {g.id: g for g in new.groups}
+    ids = applied.changed_groups | applied.touched_groups
+    old_groups = {g.id: g for g in old.groups if g.id in ids}
+    new_groups = {g.id: g for g in new.groups if g.id in ids}
     diff.put_groups = [g for i, g in new_groups.items() if old_groups.get(i) != g]
     diff.drop_groups = sorted(set(old_groups) - set(new_groups))
     for group_id in new_groups:
