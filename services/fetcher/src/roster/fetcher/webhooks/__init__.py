@@ -57,3 +57,7 @@ WEBHOOKS["google"] = google_webhook
 from roster.fetcher.webhooks.okta import okta_webhook  # noqa: E402 - needs the types above
 
 WEBHOOKS["okta"] = okta_webhook
+
+from roster.fetcher.webhooks.entra import entra_webhook  # noqa: E402 - needs the types above
+
+WEBHOOKS["entra"] = entra_webhook
