@@ -166,3 +166,26 @@ async def test_a_failed_delta_keeps_the_pushed_users_for_the_next_try(s: Setup) 
     await s.sim_send("PUT", "/_sim/throttle", {"count": 0})
     changes = await s.connector.changes(cursor)
     assert [c.user.subject for c in changes.changes if isinstance(c, UserUpserted)] == [user["id"]]
+
+
+async def test_a_domain_directory_ignores_changes_in_other_domains(
+    s: Setup, tmp_path: Path
+) -> None:
+    scoped = connector_on(
+        s.sim, google_directory(tmp_path / "sa.json", domain="example.com"), asgi(s.sim),
+        s.clock, s.sleep,
+    )  # fmt: skip
+    cursor = await scoped.start_cursor()
+    snap = await collect(scoped)
+    assert all(u.email and u.email.endswith("@example.com") for u in snap.users)
+    d = await s.sim_get("/_sim/directory")
+    inside = next(u for u in d["users"] if u["primary_email"].endswith("@example.com")
+                  and not u["is_admin"])  # fmt: skip
+    outside = next(u for u in d["users"] if u["primary_email"].endswith("@corp.example.org"))
+    s.clock.advance(5)
+    await s.sim_send("PATCH", f"/_sim/users/{inside['id']}", {"given_name": "In"})
+    await s.sim_send("PATCH", f"/_sim/users/{outside['id']}", {"given_name": "Out"})
+    changes = await scoped.changes(cursor)
+    assert [c.user.subject for c in changes.changes if isinstance(c, UserUpserted)] == [
+        inside["id"]
+    ]

@@ -98,6 +98,11 @@ class GoogleConnector:
 
     # ---- where lists are read from --------------------------------------------------------
 
+    def _mine(self, email: str) -> bool:
+        """Whether an address is in the configured domain (always, for a whole customer)."""
+        domain = self.settings.domain
+        return domain is None or email.endswith("@" + domain.lower())
+
     def _scope(self) -> dict[str, str | int]:
         if self.settings.domain:
             return {"domain": self.settings.domain}
@@ -290,7 +295,8 @@ class GoogleConnector:
 
     async def _user_event(self, event: AdminEvent, out: list[Change], done: set[str]) -> None:
         email = (event.parameters.get("USER_EMAIL") or "").lower()
-        if not email:
+        renamed = (event.parameters.get("NEW_VALUE") or "").lower()
+        if not email or not (self._mine(email) or (renamed and self._mine(renamed))):
             return
         if event.name in USER_GONE_EVENTS:
             subject = self._known.users.pop(email, None) or await self._deleted_user_id(email)
@@ -321,7 +327,7 @@ class GoogleConnector:
 
     async def _group_event(self, event: AdminEvent, out: list[Change]) -> None:
         group_email = (event.parameters.get("GROUP_EMAIL") or "").lower()
-        if not group_email:
+        if not group_email or not self._mine(group_email):
             return
         if event.name in GROUP_GONE_EVENTS:
             group_id = self._known.groups.pop(group_email, None)
