@@ -151,3 +151,53 @@ def runs(api: ApiOption = "http://127.0.0.1:8100", limit: int = 20) -> None:
 def results(run_id: str, api: ApiOption = "http://127.0.0.1:8100") -> None:
     """Print a run's per-command results as JSON."""
     typer.echo(json.dumps(_request("GET", f"{api}/api/v1/runs/{run_id}/results")))
+
+
+@app.command()
+def plan(
+    run_id: str,
+    api: ApiOption = "http://127.0.0.1:8100",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show the stored plan of a held or dry run: why it is held, counts, changes per user."""
+    document = _request("GET", f"{api}/api/v1/runs/{run_id}/plan")
+    if as_json:
+        typer.echo(json.dumps(document))
+        return
+    typer.echo(f"run {run_id} ({document.get('directory')}): {document.get('status')}")
+    if document.get("hold_reason"):
+        typer.echo(f"held: {document['hold_reason']}")
+    counts = {k: v for k, v in (document.get("summary") or {}).items() if v}
+    typer.echo("summary: " + (", ".join(f"{k}={v}" for k, v in counts.items()) or "no change"))
+    for user in document.get("users", []):
+        changes = ", ".join(c["type"] + (f" {c['group']}" if "group" in c else "")
+                            for c in user.get("changes", []))  # fmt: skip
+        why = "; ".join(user.get("reasons", []))
+        typer.echo(f"  {user.get('username')}: {user.get('outcome')} [{changes}] {why}")
+
+
+def _decide(verb: str, run_id: str, api: str, by: str, as_json: bool) -> None:
+    answer = _request("POST", f"{api}/api/v1/runs/{run_id}/{verb}", json={"by": by})
+    typer.echo(json.dumps(answer) if as_json else f"run {run_id}: {answer.get('decision')}")
+
+
+@app.command()
+def approve(
+    run_id: str,
+    api: ApiOption = "http://127.0.0.1:8100",
+    by: Annotated[str, typer.Option(help="Who approves (audit)")] = "cli",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Approve a held run: its stored plan is executed once."""
+    _decide("approve", run_id, api, by, as_json)
+
+
+@app.command()
+def reject(
+    run_id: str,
+    api: ApiOption = "http://127.0.0.1:8100",
+    by: Annotated[str, typer.Option(help="Who rejects (audit)")] = "cli",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Reject a held run: nothing is executed, the run ends as rejected."""
+    _decide("reject", run_id, api, by, as_json)
