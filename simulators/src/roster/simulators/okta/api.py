@@ -117,23 +117,41 @@ def _limit(request: Request, *, default: int, cap: int) -> int:
     return min(value, cap)
 
 
+class _Sorted:
+    """Listings sorted by id, cached until the org changes (`Store.version`)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[object, ...], tuple[int, list[Any], list[str]]] = {}
+
+    def get(
+        self, key: tuple[object, ...], version: int, build: Callable[[], list[Any]]
+    ) -> tuple[list[Any], list[str]]:
+        hit = self._cache.get(key)
+        if hit is None or hit[0] != version:
+            items = sorted(build(), key=lambda item: item.id)
+            if len(self._cache) > 256:
+                self._cache.clear()
+            hit = self._cache[key] = (version, items, [item.id for item in items])
+        return hit[1], hit[2]
+
+
 def _page(
-    request: Request, items: list[Any], key: Callable[[Any], str], limit: int, path: str, base: str
+    request: Request, items: list[Any], ids: list[str], limit: int, path: str, base: str
 ) -> tuple[list[Any], list[str]]:
-    """Items sorted by `key` after the `after` cursor; a `next` link when more follow."""
-    items.sort(key=key)
+    """Items (sorted by id) after the `after` cursor; a `next` link when more follow."""
     after = request.query_params.get("after")
-    start = 0 if after is None else bisect.bisect_right([key(i) for i in items], after)
+    start = 0 if after is None else bisect.bisect_right(ids, after)
     page = items[start : start + limit]
     more = start + limit < len(items)
     params = {k: v for k, v in request.query_params.items() if k != "after"}
     params["limit"] = str(limit)
-    return page, links(base, path, params, key(page[-1]) if more and page else None)
+    return page, links(base, path, params, page[-1].id if more and page else None)
 
 
 def api_routes(state: SimState) -> list[Route]:
     store, config = state.store, state.config
     base = config.base_url.rstrip("/")
+    listings = _Sorted()
 
     def need(request: Request, scope: str, bucket: str) -> dict[str, str]:
         headers = state.take(bucket)
@@ -166,16 +184,23 @@ def api_routes(state: SimState) -> list[Route]:
     async def list_users(request: Request) -> Response:
         headers = need(request, "okta.users.read", "users")
         expression = request.query_params.get("search") or request.query_params.get("filter")
-        users: Iterable[Any] = store.users.values()
-        if expression:
-            test = parse_filter(expression, USER_FIELDS)
-            users = [u for u in users if test(u)]
-            if "status" not in expression:
+
+        def build() -> list[Any]:
+            users: Iterable[Any] = store.users.values()
+            if expression:
+                test = parse_filter(expression, USER_FIELDS)
+                users = [u for u in users if test(u)]
+                if "status" not in expression:
+                    users = [u for u in users if u.status != "DEPROVISIONED"]
+            else:
                 users = [u for u in users if u.status != "DEPROVISIONED"]
-        else:
-            users = [u for u in users if u.status != "DEPROVISIONED"]
+            return list(users)
+
+        if expression:
+            parse_filter(expression, USER_FIELDS)  # a bad filter is a 400 even when cached
+        items, ids = listings.get(("users", expression), store.version, build)
         limit = _limit(request, default=200, cap=200)
-        page, link = _page(request, list(users), lambda u: u.id, limit, "/api/v1/users", base)
+        page, link = _page(request, items, ids, limit, "/api/v1/users", base)
         return _answer([user_object(base, u) for u in page], headers, link)
 
     async def get_user(request: Request) -> Response:
@@ -192,13 +217,15 @@ def api_routes(state: SimState) -> list[Route]:
 
     async def list_groups(request: Request) -> Response:
         headers = need(request, "okta.groups.read", "groups")
-        groups: list[Any] = list(store.groups.values())
         expression = request.query_params.get("filter") or request.query_params.get("search")
-        if expression:
-            test = parse_filter(expression, GROUP_FIELDS)
-            groups = [g for g in groups if test(g)]
+        test = parse_filter(expression, GROUP_FIELDS) if expression else None
+
+        def build() -> list[Any]:
+            return [g for g in store.groups.values() if test is None or test(g)]
+
+        items, ids = listings.get(("groups", expression), store.version, build)
         limit = _limit(request, default=200, cap=200)
-        page, link = _page(request, groups, lambda g: g.id, limit, "/api/v1/groups", base)
+        page, link = _page(request, items, ids, limit, "/api/v1/groups", base)
         return _answer([group_object(base, g) for g in page], headers, link)
 
     async def get_group(request: Request) -> Response:
@@ -208,10 +235,14 @@ def api_routes(state: SimState) -> list[Route]:
     async def group_users(request: Request) -> Response:
         headers = need(request, "okta.groups.read", "group")
         found = group(request.path_params["gid"])
-        members = [store.users[m] for m in found.members if m in store.users]
+
+        def build() -> list[Any]:
+            return [store.users[m] for m in found.members if m in store.users]
+
+        items, ids = listings.get(("members", found.id), store.version, build)
         limit = _limit(request, default=1000, cap=1000)
         path = f"/api/v1/groups/{found.id}/users"
-        page, link = _page(request, members, lambda u: u.id, limit, path, base)
+        page, link = _page(request, items, ids, limit, path, base)
         return _answer([user_object(base, u) for u in page], headers, link)
 
     async def logs(request: Request) -> Response:

@@ -79,11 +79,14 @@ class Store:
         self.groups: dict[str, Group] = {}
         self.log: list[dict[str, Any]] = []
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
+        self.version = 0
+        """Bumped by every change, so listings can cache their sorted order."""
 
     # ------------------------------------------------------------------ generation
 
     def generate(self, *, users: int, groups: int, memberships: int, seed: int) -> None:
         directory = generate_directory(users, groups, memberships, seed)
+        self.version += 1
         self.users.clear()
         self.groups.clear()
         self.log.clear()
@@ -135,6 +138,7 @@ class Store:
     # ------------------------------------------------------------------ System Log
 
     def _events(self, *events: tuple[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        self.version += 1
         now = self.clock()
         transaction = uuid.uuid4().hex[:24]
         written = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,10 +25,11 @@ def okta_id(prefix: str, uuid_text: str) -> str:
     return prefix + uuid_text.replace("-", "")[: 20 - len(prefix)]
 
 
+@lru_cache(maxsize=1 << 18)
 def iso(epoch: float) -> str:
     """`2024-01-01T00:00:00.000Z`: Okta's timestamp format (milliseconds, Z)."""
-    moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    text = datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+    return text.removesuffix("+00:00") + "Z"
 
 
 def parse_iso(text: str) -> float:
