@@ -151,3 +151,33 @@ async def test_watch_channel_and_push_notification(
     pushed = json.loads(raw)
     assert set(note["body"]) <= set(pushed)
     assert pushed["id"] == user.id
+
+
+async def test_failed_deliveries_are_retried_and_paused_channels_send_nothing(
+    api: Api, client: httpx.AsyncClient, app: GoogleSimulator
+) -> None:
+    answers = [503, 200]
+    got: list[str] = []
+
+    async def flaky(request: Request) -> Response:
+        got.append(request.headers["x-goog-resource-state"])
+        return Response(status_code=answers.pop(0) if answers else 200)
+
+    servers = Servers()
+    url = await servers.start(Starlette(routes=[Route("/hook", flaky, methods=["POST"])]))
+    try:
+        app.state.channels.paused = True
+        body = {"id": "c-flaky", "type": "web_hook", "address": url + "/hook", "token": "t"}
+        assert (await api.post(f"{DIRECTORY}/users/watch", body, customer="my_customer",
+                               event="update")).status_code == 200  # fmt: skip
+        assert [e["result"] for e in app.state.channels.deliveries.entries()] == ["paused"]
+        app.state.channels.paused = False
+        user = next(u for u in app.state.store.users.values() if not u.is_admin)
+        await client.patch(f"/_sim/users/{user.id}", json={"given_name": "Retry"})
+        await app.state.channels.drain()
+        results = [(e["state"], e["status"]) for e in app.state.channels.deliveries.entries()[1:]]
+        assert results == [("update", 503), ("update", 200)]
+        assert got == ["update", "update"]
+    finally:
+        await app.state.channels.close()
+        await servers.close()
