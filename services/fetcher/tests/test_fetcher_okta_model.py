@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from roster.fetcher.core.changes import CursorExpired
 from roster.fetcher.core.okta import (
@@ -19,6 +20,7 @@ from roster.fetcher.core.okta import (
     touched,
     user_from_object,
 )
+from roster.shared.config import DirectorySettings
 from roster.shared.errors import PermanentError
 
 GOLDEN = Path(__file__).parents[3] / "simulators" / "tests" / "okta" / "golden"
@@ -98,3 +100,26 @@ def test_cursor_moves_past_read_events_and_keeps_same_instant_uuids() -> None:
 def test_unreadable_cursor_is_expired() -> None:
     with pytest.raises(CursorExpired):
         LogCursor.decode('{"seen": []}')
+
+
+@pytest.mark.parametrize(
+    ("okta", "message"),
+    [
+        ({"org_url": "https://x.okta.com"}, "exactly one of 'api_token' or 'oauth'"),
+        ({"org_url": "https://x.okta.com", "api_token": {"env": "T"},
+          "oauth": {"client_id": "c", "private_key": {"env": "K"}}}, "exactly one"),
+        ({"org_url": "x.okta.com.example", "api_token": {"env": "T"}}, "org_url"),
+        ({"org_url": "https://x.okta.com", "api_token": {"env": "T"}, "users_page_size": 500},
+         "users_page_size"),
+        ({"org_url": "https://x.okta.com", "api_token": {"env": "T"}, "group_types": ["NESTED"]},
+         "group_types"),
+    ],
+)  # fmt: skip
+def test_settings_errors_name_the_field(okta: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        DirectorySettings.model_validate({"id": "o", "kind": "okta", "okta": okta})
+
+
+def test_kind_okta_needs_its_section() -> None:
+    with pytest.raises(ValidationError, match="needs a 'okta' section"):
+        DirectorySettings.model_validate({"id": "o", "kind": "okta"})
