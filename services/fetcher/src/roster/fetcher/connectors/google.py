@@ -103,7 +103,8 @@ class GoogleConnector:
         domain = self.settings.domain
         return domain is None or email.endswith("@" + domain.lower())
 
-    def _scope(self) -> dict[str, str | int]:
+    def list_scope(self) -> dict[str, str | int]:
+        """`customer` or `domain`: what every list (and watch) call names."""
         if self.settings.domain:
             return {"domain": self.settings.domain}
         return {"customer": self.settings.customer}
@@ -129,7 +130,7 @@ class GoogleConnector:
 
     async def _users(self) -> AsyncIterator[IdpUser]:
         params = {
-            **self._scope(),
+            **self.list_scope(),
             "projection": "full",
             "maxResults": self.settings.users_page_size,
         }
@@ -144,7 +145,7 @@ class GoogleConnector:
                     yield user
 
     async def _groups(self) -> AsyncIterator[IdpGroup]:
-        params = {**self._scope(), "maxResults": self.settings.groups_page_size}
+        params = {**self.list_scope(), "maxResults": self.settings.groups_page_size}
         seen: set[str] = set()
         pages = self.client.pages(f"{DIRECTORY}/groups", params, key="groups", kind="groups")
         async for page in pages:
@@ -186,8 +187,7 @@ class GoogleConnector:
     # ---- single reads ----------------------------------------------------------------------
 
     async def fetch_user(self, subject: str) -> IdpUser | None:
-        rep = await self._user_rep(subject)
-        return None if rep is None else rep
+        return await self._user_rep(subject)
 
     async def _user_rep(self, key: str) -> IdpUser | None:
         try:
@@ -236,7 +236,7 @@ class GoogleConnector:
 
     async def check(self) -> None:
         """Token, one user, one group and the audit log: every scope delegation must grant."""
-        probe = {**self._scope(), "maxResults": 1}
+        probe = {**self.list_scope(), "maxResults": 1}
         await self.client.get(f"{DIRECTORY}/users", probe, kind="users", attempts=1)
         await self.client.get(f"{DIRECTORY}/groups", probe, kind="groups", attempts=1)
         await self.client.get(ACTIVITIES, {"maxResults": 1}, kind="activities", attempts=1)
@@ -314,7 +314,7 @@ class GoogleConnector:
         """The id of a user deleted before this connector saw it (deleted users are listed
         for 20 days with `showDeleted=true`)."""
         params = {
-            **self._scope(),
+            **self.list_scope(),
             "showDeleted": "true",
             "maxResults": self.settings.users_page_size,
         }

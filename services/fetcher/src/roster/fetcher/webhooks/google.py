@@ -87,7 +87,7 @@ class GoogleChannels:
             "token": record.token,
             "params": {"ttl": str(self.settings.ttl_seconds)},
         }
-        params = {**self.connector._scope(), "event": event}
+        params = {**self.connector.list_scope(), "event": event}
         try:
             answer = await self.connector.client.request(
                 "POST", f"{DIRECTORY}/users/watch", params=params, body=body, kind="watch"
