@@ -181,6 +181,10 @@ class RosterConfig(BaseSettings):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"directory ids must be unique: {', '.join(dupes)}")
+        unknown = sorted(set(self.confluence.directory_precedence) - set(ids))
+        if unknown:
+            names = ", ".join(unknown)
+            raise ValueError(f"confluence.directory_precedence: unknown directories: {names}")
         return self
 
     def directory(self, directory_id: str) -> DirectorySettings:
