@@ -13,7 +13,8 @@ from roster.fetcher.scim.batcher import MicroBatcher
 from roster.fetcher.scim.errors import ScimError
 from roster.fetcher.scim.events import group_changes, user_changes
 from roster.fetcher.scim.filter import matches, parse
-from roster.fetcher.scim.schemas import ENTERPRISE, GROUPS, USERS, normalise
+from roster.fetcher.scim.resources import normalise
+from roster.fetcher.scim.schemas import ENTERPRISE, GROUPS, USERS
 
 USER: dict[str, Any] = {
     "id": "u1",

@@ -1,10 +1,8 @@
 """The `scim` directory as a connector: what Entra / Okta pushed, read back from Redis.
 
-Nothing is pulled from the IdP: `snapshot()` streams the stored resources (users first,
-then each group with the members that are users of this directory), `changes(cursor)`
-reads the change stream after the cursor (a stream id; `CursorExpired` when entries after
-it were trimmed), `fetch_user` / `user_groups` read one user. The store is lent by the SCIM
-webhook (`scim.plug`) when the app is composed; before that every call raises.
+`snapshot()` streams the stored resources, `changes(cursor)` reads the change stream after
+the cursor (a stream id; `CursorExpired` once trimmed), `fetch_user` / `user_groups` read one
+user. The store is lent by `scim.plug` when the app is composed; before that calls raise.
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
 """What a SCIM resource means to Roster, and which normalised changes a write makes.
 
-A User becomes an `IdpUser` (subject = our immutable SCIM `id`, login = `userName`, the
-primary (else work, else first) email, `active` false when disabled); a Group an
-`IdpGroup`. A write's changes are the differences of those views: a user whose Roster view
-did not change (e.g. only `phoneNumbers` changed) makes no change at all. Changes are
-JSON-able dicts, stored in the change stream and turned into `core.changes` by the connector.
-
-Pure: no I/O.
+User → `IdpUser` (subject = SCIM `id`, login = `userName`, primary/work/first email, `active`),
+Group → `IdpGroup`; a write's changes are the differences of those views (JSON-able dicts in
+the change stream, `core.changes` objects for the connector). Pure: no I/O.
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """The RFC 7644 §3.4.2.2 filter grammar, parsed and evaluated on stored JSON resources.
 
-Hand-written instead of scim2-models' parser because Roster must accept what Entra really
-sends beyond the grammar (an unquoted `externalId eq jyoung`, a value path followed by a
-sub-attribute `emails[type eq "work"].value eq "…"`) and evaluate on plain dicts stored as
-sent. Precedence: `not` > `and` > `or`; operators and attribute names are
-case-insensitive; string comparisons follow the attribute's `caseExact`. Anything it
-cannot parse is a 400 `invalidFilter`, never an exception of another kind.
-
-Pure: no I/O.
+Hand-written (not scim2-models) to accept what Entra sends beyond the grammar (`externalId eq
+jyoung` unquoted, `emails[type eq "work"].value eq "…"`) on plain dicts. `not` > `and` > `or`;
+names and operators case-insensitive; strings per `caseExact`. Any parse failure is a 400
+`invalidFilter`, never another exception. Pure: no I/O.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
-"""The SCIM request history of a directory: who did what with which result, per hour.
+"""The SCIM request history of a directory: who did what with which result, per UTC hour.
 
-Each request's outcome (token label, method, resource type, id, userName/displayName,
-HTTP status, scimType) is queued and written in batches (one Redis pipeline every 0.2 s,
-off the request path) into the bucket of its UTC hour: a list of the latest entries
-(bounded by `history_per_hour`) and complete counts per status. Buckets expire after
-`history_days`, so the history is a rolling window that never grows without bound.
+Outcomes are queued and written off the request path (one pipeline every 0.2 s) into the
+hour's bucket: the latest entries (bounded by `history_per_hour`) and complete counts per
+status; buckets expire after `history_days`, so the history is a rolling window.
 """
 
 from __future__ import annotations

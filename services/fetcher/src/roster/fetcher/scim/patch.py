@@ -1,13 +1,9 @@
 """SCIM PATCH (RFC 7644 §3.5.2) on a stored resource, with what Entra and Okta really send.
 
-Decides: `op` matched case-insensitively; operations without `path` (a value object whose
-keys may be dotted `name.givenName` or URN-prefixed), with a path, or with a value filter
-`emails[type eq "work"].value`; member removal by a value array (Entra) or by
-`members[value eq "…"]` (Okta, Entra with the flag); `id` in a no-path value (Okta's group
-rename) ignored; other readOnly targets refused with `mutability`. The result is validated
-again by `schemas.normalise`, which also turns `"False"` into false.
-
-Pure: no I/O.
+`op` case-insensitive; with or without `path` (dotted and URN keys in the value); value-filter
+paths; member removal by value array or by `members[value eq "…"]`; Okta's `id` in a rename
+ignored, other readOnly targets `mutability`. The result is validated again by
+`resources.normalise` (which turns `"False"` into false). Pure: no I/O.
 """
 
 from __future__ import annotations

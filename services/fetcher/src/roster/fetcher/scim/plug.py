@@ -1,10 +1,8 @@
 """Plugs `scim` directories into the fetcher through the webhook plug point.
 
-One `ScimApi` (one router for `/scim/v2/...`) per composed app, shared by all its `scim`
-directories: the first directory's `Webhook` carries the router, the others add their
-tenant to it. Each directory gets its store (lent to its connector), its history and its
-micro-batcher (the background task that starts the delta runs; at start it also runs the
-changes a crashed fetcher accepted but never ran: stream head ≠ stored cursor).
+One `ScimApi` (router for `/scim/v2/...`) per composed app, shared by its `scim` directories;
+each directory gets its store (lent to its connector), history and micro-batcher, which at
+start also runs changes a crashed fetcher accepted but never ran.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """The SCIM HTTP face: `/scim/v2/...` (the bearer token picks the directory) and
-`/scim/v2/{directory_id}/...` (the id in the URL; the token must be one of that directory's).
+`/scim/v2/{directory_id}/...`, plus `GET /api/v1/directories/{id}/scim/history`.
 
-Decides authentication (every configured token compared with `hmac.compare_digest`, no
-early exit), routing (endpoint names case-insensitive), query parameters (`filter`,
-`startIndex`/`count` as integers, `attributes`/`excludedAttributes`), the media type
-`application/scim+json` on every answer, the SCIM Error body on every 4xx, and one history
+Tokens compared with `hmac.compare_digest` (no early exit); endpoint names case-insensitive;
+integer paging; `application/scim+json` and the SCIM Error body on every 4xx; one history
 entry per authenticated request. Bad input is never a 5xx.
 """
 
@@ -19,18 +17,11 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from roster.fetcher.scim.discovery import resource_types, schema_documents, service_provider_config
 from roster.fetcher.scim.errors import ScimError, invalid_syntax, invalid_value, not_found
 from roster.fetcher.scim.history import Outcome, ScimHistory
-from roster.fetcher.scim.schemas import (
-    KINDS,
-    LIST_RESPONSE,
-    Json,
-    ResourceKind,
-    project,
-    resource_types,
-    schema_documents,
-    service_provider_config,
-)
+from roster.fetcher.scim.resources import project
+from roster.fetcher.scim.schemas import KINDS, LIST_RESPONSE, Json, ResourceKind
 from roster.fetcher.scim.service import ScimService
 from roster.shared.errors import ConfigurationError, RosterError
 from roster.shared.settings.scim import ScimSettings

@@ -1,10 +1,8 @@
-"""SCIM operations of one directory: validate, compute the new resource and its changes,
-write atomically, tell the batcher. HTTP-free: takes parsed JSON, returns resources or
-raises `ScimError`.
+"""SCIM operations of one directory, HTTP-free: validate, compute the new resource and its
+changes, write atomically, tell the batcher; refusals are `ScimError`.
 
-Decides the 201/200/204/404/409 semantics of RFC 7644 as Entra and Okta expect them: a
-create of a taken userName (case-insensitive) or group displayName is 409 `uniqueness`; an
-unknown id is 404; a PATCH that changes nothing writes nothing and makes no change event.
+201/200/204/404/409 as Entra and Okta expect: a taken userName (case-insensitive) or group
+displayName is 409 `uniqueness`, an unknown id 404, a no-op PATCH writes nothing.
 """
 
 from __future__ import annotations
@@ -21,13 +19,8 @@ from pydantic import ValidationError
 from roster.fetcher.scim import events, patch
 from roster.fetcher.scim.errors import ScimError, invalid_value, not_found, uniqueness
 from roster.fetcher.scim.filter import Filter, equality_lookup, matches, parse
-from roster.fetcher.scim.schemas import (
-    GROUPS,
-    USERS,
-    Json,
-    ResourceKind,
-    normalise,
-)
+from roster.fetcher.scim.resources import normalise
+from roster.fetcher.scim.schemas import GROUPS, USERS, Json, ResourceKind
 from roster.fetcher.scim.store import ScimStore, Stored, dumps
 
 ATTEMPTS = 20

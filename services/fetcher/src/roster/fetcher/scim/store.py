@@ -1,14 +1,8 @@
 """SCIM resources of one directory in Redis, and the stream of the changes they made.
 
-Keys (behind the configured prefix), per directory `d`:
-`fetcher:scim:{d}:users` / `:groups` (hash id → resource JSON),
-`fetcher:scim:{d}:users:names` / `:groups:names` (hash lower-cased userName / displayName
-→ id), `fetcher:scim:{d}:changes` (stream; field `c` = the JSON list of one write's changes).
-
-Every write is one Lua script: compare the stored JSON with the one the change was computed
-from (optimistic concurrency; a lost race retries with fresh data), claim the lower-cased
-name in the index (two simultaneous POSTs of one userName: one wins, one gets `conflict`),
-write the resource and append its changes to the stream — all or nothing.
+`fetcher:scim:{d}:users|groups` (id → JSON), `…:names` (casefolded userName/displayName → id),
+`…:changes` (stream). Each write is one Lua script: compare the stored JSON (optimistic, a lost
+race retries), claim the name (of two racing POSTs one gets `conflict`), write, `XADD`.
 """
 
 from __future__ import annotations
