@@ -293,3 +293,24 @@ async def test_batcher_survives_a_failing_start() -> None:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+CONFIG_ERRORS = [
+    ({"id": "s", "kind": "scim"}, "needs a 'scim' section"),
+    ({"id": "s", "kind": "scim", "scim": {"tokens": []}}, "directories.0.scim.tokens"),
+    ({"id": "s", "kind": "scim", "scim": {"tokens": [{"env": "A", "file": "/x"}]}}, "tokens.0"),
+    (
+        {"id": "s", "kind": "scim", "scim": {"tokens": [{"env": "A"}], "batch_seconds": 0}},
+        "batch_seconds",
+    ),
+    ({"id": "s", "kind": "scim", "scim": {"tokens": [{"env": "A"}], "tokenz": 1}}, "tokenz"),
+]
+
+
+@pytest.mark.parametrize(("directory", "field"), CONFIG_ERRORS)
+def test_scim_configuration_errors_name_the_field(directory: dict[str, Any], field: str) -> None:
+    from roster.shared.config import parse_config
+    from roster.shared.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=field):
+        parse_config({"directories": [directory]})
