@@ -1,10 +1,8 @@
-"""Okta connector: full snapshots and delta syncs from the Management API (idp-apis.md §2).
+"""Okta connector: full snapshots and System Log deltas from the Management API (idp-apis.md §2).
 
-Users from `/api/v1/users` (plus the DEPROVISIONED ones Okta leaves out unless asked for),
-groups of the configured types from `/api/v1/groups`, members from `/groups/{id}/users`.
-Deltas poll the System Log (`/api/v1/logs`, ascending from the cursor) for user, group and
-membership events and re-read the current state of everything they name: exact membership
-changes without keeping member lists anywhere, deletions included. Transport: `okta_client`.
+Users (DEPROVISIONED ones too), groups of the configured types and their members; deltas poll
+`/api/v1/logs` from the cursor and re-read the current state of every user, group and
+membership the events name (docs/connectors/okta.md). Transport: `okta_client`.
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
-"""Okta Management API transport: SSWS or OAuth (`private_key_jwt`), pacing, `Link` paging.
+"""Okta transport: SSWS or OAuth `private_key_jwt` auth, rate-limit pacing, `Link` paging.
 
-Credentials are revealed only into a request (never logged). OAuth tokens are fetched with a
-client assertion signed (RS256) by the configured private key, renewed shortly before they
-expire and once more on a 401. Every answer's `X-Rate-Limit-*` headers are kept per endpoint
-bucket: when an endpoint's remaining budget falls to the configured reserve, the next call
-waits for its reset; a 429 waits until `X-Rate-Limit-Reset` (measured against the answer's
-own `Date`, so clock skew does not matter). `error_for` is the one place where an Okta status
-becomes a Roster error.
+Secrets are revealed only into a request. Each kind of call keeps its `X-Rate-Limit-*`
+budget: at the reserve the next call waits for the reset; a 429 waits until `Reset − Date`
+of the answer. `error_for` is the one place an Okta status becomes a Roster error.
 """
 
 from __future__ import annotations

@@ -1,18 +1,8 @@
-"""Okta Event Hook endpoint (`/webhooks/okta/<directory>`), idp-apis.md §2.4.
+"""Okta Event Hook endpoint (`/webhooks/okta/<directory>`, idp-apis.md §2.4).
 
-Okta signs nothing: every request (the one-time verification GET included) carries the
-static secret configured on the hook in the configured header (`Authorization` unless
-`okta.event_hook.header` says otherwise). It is compared in constant time; a missing header
-is answered 401, a wrong one 403, and nothing is published. The GET answers the
-`X-Okta-Verification-Challenge` as `{"verification": …}`. A delivery (POST) names LogEvents;
-those of the types a delta reads are de-duplicated on their `uuid` (Redis `SET NX` with a
-TTL, shared by every replica) and, when at least one is new, a delta sync is requested. The
-events themselves are not trusted for content: the delta re-reads the System Log from the
-stored cursor, so duplicate, late or out-of-order deliveries cannot make it wrong. Okta
-wants a fast 200/204; publishing two small messages is all the work done inline.
-
-Okta event hooks do not expire, so there is no renewal task; the hook is created once by an
-administrator (docs/connectors/okta.md).
+The static secret header is checked in constant time on every request (401 missing, 403
+wrong, nothing published); the GET echoes `X-Okta-Verification-Challenge`; a POST's new
+event uuids (Redis SET NX) request a delta sync. Hooks never expire: no renewal task.
 """
 
 from __future__ import annotations
