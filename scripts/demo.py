@@ -104,7 +104,10 @@ def main() -> None:
     parser.add_argument("--scenario", default=os.environ.get("SCENARIO", "normal"))
     args = parser.parse_args()
     if args.scenario != "normal":
-        sys.exit(f"SCENARIO={args.scenario}: only 'normal' is available so far")
+        import demo_scenarios  # safety-net scenarios: empty-idp, dry-run
+
+        demo_scenarios.main(args)
+        return
     began = time.monotonic()
     stack = Stack(
         confluence_version=os.environ.get("CONFLUENCE_VERSION", "8.4"),
