@@ -13,6 +13,8 @@ from pydantic import Field, model_validator
 
 from roster.shared.settings.base import SecretRef, Section
 
+Resource = Literal["/users", "/groups"]
+RESOURCES: tuple[Resource, ...] = ("/users", "/groups")
 MAX_SUBSCRIPTION_MINUTES = 41760
 """Longest lifetime Graph grants a subscription on users/groups (idp-apis.md §1.5)."""
 
@@ -22,9 +24,7 @@ class EntraSubscriptionSettings(Section):
 
     enabled: bool = True
     """Create and renew subscriptions (only when `fetcher.public_url` is set)."""
-    resources: list[Literal["/users", "/groups"]] = Field(
-        default_factory=lambda: ["/users", "/groups"]
-    )
+    resources: list[Resource] = Field(default_factory=lambda: list(RESOURCES))
     lifetime_minutes: int = Field(default=4320, ge=45, le=MAX_SUBSCRIPTION_MINUTES)
     """Requested subscription lifetime; Graph's maximum for directory objects is 41,760."""
     renew_before_minutes: int = Field(default=720, ge=1)
