@@ -1,9 +1,9 @@
-"""Cost of a delta run's intake at scale: 100,000 users, 5,000 groups, 500,000 memberships.
+"""Cost of a delta run at scale: 100,000 users, 5,000 groups, 500,000 memberships.
 
-Stores a full snapshot (made the directory state), then times `SnapshotIntake.completed` for a
-delta of 10 events: copy of the state (server side), load, fold, desired state, diff, scope,
-read request. Prints one JSON line. Run: `uv run --frozen python services/reconciler/tests/
-bench_reconciler_delta.py` with REDIS_URL set (uses its own key prefix and deletes it).
+Stores a full snapshot (made the directory state), times the delta intake of 10 events (copy
+of the state, load, fold, diff, scope), the planning (empty Confluence answer) and `promote`.
+Prints one JSON line. Run from services/reconciler/tests with REDIS_URL set (own key prefix,
+deleted after): `uv run --frozen python bench_reconciler_delta.py`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reconciler_flow import Reconciler  # noqa: E402
 
+from roster.shared import topics  # noqa: E402
 from roster.shared.config import RedisSettings, RosterConfig  # noqa: E402
 from roster.shared.messages.directory import (  # noqa: E402
     GroupObserved,
@@ -31,6 +32,7 @@ from roster.shared.messages.directory import (  # noqa: E402
     UserChanged,
     UserObserved,
 )
+from roster.shared.messages.state import ConfluenceStateCompleted  # noqa: E402
 from roster.shared.redisdb import Keys, connect  # noqa: E402
 
 USERS, GROUPS, MEMBERSHIPS = 100_000, 5_000, 500_000
@@ -79,14 +81,20 @@ async def main() -> None:
             SnapshotCompleted(run_id="d", directory="kc", users=5, groups=0, memberships=5)
         )
         seconds = time.perf_counter() - began
+        began = time.perf_counter()  # Confluence answers empty: every user would be created
+        await rec.planner.completed(
+            ConfluenceStateCompleted(run_id="d", pages=0, users=0, groups=0)
+        )
+        planning = time.perf_counter() - began
+        commands = len(rec.publisher.of(topics.CONFLUENCE_COMMANDS, "d")) - 1
         began = time.perf_counter()
         await rec.intake.states.promote("d", "kc")
         promote = time.perf_counter() - began
-        request = rec.publisher.of("confluence-commands", "d")
         print(json.dumps({"users": USERS, "groups": len(members), "memberships": total,
                           "delta_events": len(events), "delta_intake_seconds": round(seconds, 2),
-                          "promote_seconds": round(promote, 2),
-                          "read_request": bool(request)}))  # fmt: skip
+                          "delta_planning_seconds": round(planning, 2),
+                          "delta_commands": commands,
+                          "promote_seconds": round(promote, 2)}))  # fmt: skip
     finally:
         async for key in client.scan_iter(match=f"{prefix}*", count=5000):
             await client.delete(key)
