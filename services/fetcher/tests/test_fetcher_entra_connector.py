@@ -242,3 +242,50 @@ async def test_fetch_user_and_user_groups(clients: list[httpx.AsyncClient]) -> N
     assert {g.id for g in await connector.user_groups(subject)} == member_of[subject]
     assert await connector.fetch_user("00000000-0000-0000-0000-000000000000") is None
     assert await connector.user_groups("00000000-0000-0000-0000-000000000000") == []
+
+
+async def test_dropped_connections_over_real_sockets_are_retried() -> None:
+    from roster.simulators.common.serving import Servers
+
+    sim = make_sim(users=120)
+    servers = Servers()
+    url = await servers.start(sim)
+    try:
+        sim.state.faults = sim.state.faults.model_copy(update={"drop_rate": 0.25, "seed": 4})
+        settings = entra_settings(sim, page_size=20)
+        entra = settings.entra
+        assert entra is not None
+        settings = settings.model_copy(
+            update={"entra": entra.model_copy(update={"graph_url": url, "login_url": url})}
+        )
+        async with httpx.AsyncClient() as http:
+            connector = connect_settings(settings, http)
+            snap = await collect(connector)
+        assert len(snap.users) == 120
+        dropped = [e for e in sim.state.requests.entries() if e["effect"] == "dropped"]
+        assert dropped
+    finally:
+        await servers.close()
+
+
+def connect_settings(settings: DirectorySettings, http: httpx.AsyncClient) -> EntraConnector:
+    connector = connector_for(settings, http, hooks=hooks(attempts=10))
+    assert isinstance(connector, EntraConnector)
+    return connector
+
+
+def test_settings_errors_name_the_field() -> None:
+    with pytest.raises(ValueError, match="renew_before_minutes"):
+        DirectorySettings.model_validate(
+            {"id": "e", "kind": "entra", "entra": {
+                "tenant_id": "t", "client_id": "c", "client_secret": {"env": "X"},
+                "subscriptions": {"lifetime_minutes": 60, "renew_before_minutes": 60}}}
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="page_size"):
+        DirectorySettings.model_validate(
+            {"id": "e", "kind": "entra", "entra": {
+                "tenant_id": "t", "client_id": "c", "client_secret": {"env": "X"},
+                "page_size": 1000}}
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="entra"):
+        DirectorySettings.model_validate({"id": "e", "kind": "entra"})
