@@ -33,7 +33,7 @@ scalars = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=20),
-    st.sampled_from(["True", "False", "true", "", "urn:x", "\x00", "work"]),
+    st.sampled_from(["True", "False", "true", "", "urn:x", "\x00", "work", "\ud800", "a\udfffb"]),
 )
 json_values = st.recursive(
     scalars,
@@ -140,6 +140,7 @@ filter_words = st.sampled_from(
         f"{ENTERPRISE}:department",
         "members[value",
         "\\",
+        '"\\ud800"',  # a JSON-escaped lone surrogate (the raw one cannot be sent in a URL)
     ]
 )
 filters = st.one_of(

@@ -212,9 +212,11 @@ class _Parser:
         tok = self.take("a value")
         if tok.kind == "str":
             try:
-                return json.loads(tok.text)
-            except ValueError:
+                value = json.loads(tok.text)
+                value.encode()  # a lone surrogate can match nothing stored
+            except (ValueError, UnicodeEncodeError):
                 raise invalid_filter(f"invalid string {tok.text!r}") from None
+            return value
         if tok.kind != "word":
             raise invalid_filter(f"expected a value, found {tok.text!r}")
         low = tok.text.lower()

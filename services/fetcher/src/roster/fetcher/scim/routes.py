@@ -325,6 +325,10 @@ async def _json(request: Request) -> Any:
     if not raw.strip():
         raise invalid_syntax("the request body is empty")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
+        json.dumps(body, ensure_ascii=False).encode()  # lone surrogates cannot be stored
+    except UnicodeEncodeError:
+        raise invalid_value("the request body holds characters that are not valid UTF-8") from None
     except (ValueError, RecursionError):
         raise invalid_syntax("the request body is not valid JSON") from None
+    return body
