@@ -1,11 +1,9 @@
-"""Microsoft Graph transport: client-credentials token, authenticated requests,
-`@odata.nextLink` paging, and the one function where a Graph status becomes a Roster error.
+"""Microsoft Graph transport: client-credentials token, requests, `@odata.nextLink` paging,
+and the one function where a Graph or token-endpoint status becomes a Roster error.
 
-The token comes from the v2.0 endpoint with scope `https://graph.microsoft.com/.default`; the
-client secret is revealed only into the form body. It is renewed shortly before it expires
-and once more on a 401. 429 and 5xx are transient with Graph's `Retry-After`; an expired or
-reset delta token (400 `syncStateNotFound`, 410 Gone) is `CursorExpired`.
-"""
+The secret is revealed only into the token form; the token is renewed before it expires and
+once on a 401. 429/5xx are transient (`Retry-After`); an expired or reset delta token (400
+`syncStateNotFound`, 410 Gone) is `CursorExpired`."""
 
 from __future__ import annotations
 

@@ -1,18 +1,9 @@
-"""Microsoft Graph change notifications (`/webhooks/entra/<directory>` and `.../lifecycle`),
-idp-apis.md §1.5.
+"""Graph change notifications (`/webhooks/entra/<directory>[/lifecycle]`), idp-apis.md §1.5.
 
-Graph signs nothing for users and groups: at creation it POSTs `?validationToken=…`, which
-is echoed as `text/plain` at once; afterwards every notification carries the `clientState`
-chosen for its subscription. Subscriptions and their client states live in Redis (shared by
-replicas); a notification whose subscription is unknown or whose state differs (constant-
-time compare) is answered 403, one without a state 401, and nothing is published. Accepted
-notifications only trigger a delta sync: the stored deltaLinks make duplicates and
-out-of-order deliveries harmless. Lifecycle events: `reauthorizationRequired` → reauthorize
-(renew if that fails), `subscriptionRemoved` → create it again, `missed` → delta sync.
-
-A background task creates the subscriptions (`/users`, `/groups`) when `fetcher.public_url`
-is set and renews each before it expires; one replica at a time (Redis lock).
-"""
+`validationToken` is echoed as text; every notification must carry its subscription's
+`clientState` (Redis, constant-time compare): 401 without one, 403 when unknown or wrong,
+nothing published. Accepted ones request a delta sync; lifecycle events reauthorize or
+re-create. A keeper task creates and renews subscriptions (docs/connectors/entra.md)."""
 
 from __future__ import annotations
 
