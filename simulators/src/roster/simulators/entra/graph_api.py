@@ -22,7 +22,6 @@ from roster.simulators.entra.limits import request_cost
 from roster.simulators.entra.state import DEFAULT_GROUP_PROPERTIES as GP
 from roster.simulators.entra.state import DEFAULT_USER_PROPERTIES as UP
 from roster.simulators.entra.state import GROUP_TYPE, USER_TYPE, SimState
-from roster.simulators.entra.subscriptions import SubscriptionError
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 SKIP_PREFIX = "RFNwdAIAAQAAA"
@@ -105,7 +104,7 @@ def token_router(state: SimState) -> APIRouter:
     return router
 
 
-def _guard(state: SimState, request: Request) -> dict[str, str]:
+def guard(state: SimState, request: Request) -> dict[str, str]:
     """Token, then throttling; returns headers every Graph answer carries."""
     auth = request.headers.get("authorization", "")
     if not auth.lower().startswith("bearer "):
@@ -198,12 +197,14 @@ def _page(request: Request, items: list[dict[str, Any]], context: str) -> dict[s
 
 
 def graph_router(state: SimState) -> APIRouter:
+    from roster.simulators.entra.subscriptions_api import subscription_routes
+
     router = APIRouter(prefix="/v1.0")
     tenant = state.tenant
 
     def answer(request: Request, build: Any) -> Response:
         try:
-            headers = _guard(state, request)
+            headers = guard(state, request)
             return JSONResponse(build(), headers=headers)
         except GraphError as error:
             return error.response()
@@ -369,64 +370,5 @@ def graph_router(state: SimState) -> APIRouter:
             body["@odata.deltaLink"] = f"{base}?{urlencode({'$deltatoken': result.delta_token})}"
         return body
 
-    # ------------------------------------------------------------- subscriptions
-
-    async def subscription_call(request: Request, action: Any, status: int = 200) -> Response:
-        try:
-            headers = _guard(state, request)
-            result = await action()
-        except GraphError as error:
-            return error.response()
-        except SubscriptionError as error:
-            return GraphError(error.status, error.code, str(error)).response()
-        if result is None:
-            return Response(status_code=204, headers=headers)
-        return JSONResponse(result, status_code=status, headers=headers)
-
-    async def body_of(request: Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise GraphError(400, "BadRequest", "Invalid JSON body.") from None
-        if not isinstance(body, dict):
-            raise GraphError(400, "BadRequest", "Expected a JSON object.")
-        return body
-
-    @router.post("/subscriptions")
-    async def create_subscription(request: Request) -> Response:
-        async def action() -> dict[str, Any]:
-            created = await state.subscriptions.create(await body_of(request))
-            return created.resource_json()
-
-        return await subscription_call(request, action, status=201)
-
-    @router.get("/subscriptions")
-    async def list_subscriptions(request: Request) -> Response:
-        async def action() -> dict[str, Any]:
-            return {"value": [s.resource_json() for s in state.subscriptions.active()]}
-
-        return await subscription_call(request, action)
-
-    @router.patch("/subscriptions/{subscription_id}")
-    async def renew_subscription(subscription_id: str, request: Request) -> Response:
-        async def action() -> dict[str, Any]:
-            body = await body_of(request)
-            return state.subscriptions.renew(subscription_id, body).resource_json()
-
-        return await subscription_call(request, action)
-
-    @router.post("/subscriptions/{subscription_id}/reauthorize")
-    async def reauthorize(subscription_id: str, request: Request) -> Response:
-        async def action() -> None:
-            state.subscriptions.get(subscription_id)
-
-        return await subscription_call(request, action)
-
-    @router.delete("/subscriptions/{subscription_id}")
-    async def delete_subscription(subscription_id: str, request: Request) -> Response:
-        async def action() -> None:
-            state.subscriptions.delete(subscription_id)
-
-        return await subscription_call(request, action)
-
+    subscription_routes(router, state)
     return router
