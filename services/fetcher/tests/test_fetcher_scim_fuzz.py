@@ -22,7 +22,7 @@ from roster.fetcher.scim.schemas import ENTERPRISE, GROUPS, USERS
 pytestmark = pytest.mark.integration
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 FUZZ = settings(
-    max_examples=120,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
