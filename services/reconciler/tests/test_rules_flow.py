@@ -19,7 +19,7 @@ from roster.shared.redisdb import Keys
 
 def _config(**directory: object) -> RosterConfig:
     return RosterConfig(
-        directories=[{"id": "kc", "kind": "ldap", **directory}],
+        directories=[{"id": "kc", "kind": "ldap", **directory}, {"id": "other", "kind": "ldap"}],
         confluence={"directory_precedence": ["kc", "other"]},
     )
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from roster.reconciler.core.desired import DesiredGroup, DesiredState, DesiredUser, SkippedUser
 from roster.reconciler.core.rules import PlanRules
-from roster.reconciler.core.state import ActualState, Owner
+from roster.reconciler.core.state import ActualState
 
 
 def _by_email(actual: ActualState) -> dict[str, str]:
@@ -24,9 +24,9 @@ def _by_email(actual: ActualState) -> dict[str, str]:
     return {email: names[0] for email, names in seen.items() if len(names) == 1}
 
 
-def _target(user: DesiredUser, directory: str, actual: ActualState, emails: dict[str, str]) -> str:
-    if actual.owners.get(user.username) == Owner(directory, user.subject) or not user.active:
-        return user.username  # linked already, or not provisioned anyway
+def _target(user: DesiredUser, actual: ActualState, emails: dict[str, str]) -> str:
+    if user.username in actual.owners or not user.active:
+        return user.username  # linked (here, or shared by precedence), or not provisioned
     return emails.get(user.email, user.username)
 
 
@@ -36,7 +36,7 @@ def correlate(desired: DesiredState, actual: ActualState, rules: PlanRules) -> D
     emails = _by_email(actual)
     wanted: dict[str, list[DesiredUser]] = {}
     for user in desired.users.values():
-        wanted.setdefault(_target(user, desired.directory, actual, emails), []).append(user)
+        wanted.setdefault(_target(user, actual, emails), []).append(user)
     users: dict[str, DesiredUser] = {}
     renamed: dict[str, str] = {}
     skipped = list(desired.skipped)
