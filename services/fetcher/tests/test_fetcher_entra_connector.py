@@ -75,13 +75,16 @@ def connect(
     *,
     sleep: FakeSleep | None = None,
     attempts: int = 6,
+    clock: FakeClock | None = None,
     **settings: Any,
 ) -> tuple[EntraConnector, httpx.AsyncClient]:
     """A connector on `sim`, and a control client for its `/_sim/` routes."""
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim), base_url=GRAPH)
     clients.append(http)
     connector = connector_for(
-        entra_settings(sim, **settings), http, hooks=hooks(sleep=sleep, attempts=attempts)
+        entra_settings(sim, **settings),
+        http,
+        hooks=hooks(sleep=sleep, attempts=attempts, clock=clock),
     )
     assert isinstance(connector, EntraConnector)
     return connector, http
@@ -289,3 +292,21 @@ def test_settings_errors_name_the_field() -> None:
         )  # fmt: skip
     with pytest.raises(ValueError, match="entra"):
         DirectorySettings.model_validate({"id": "e", "kind": "entra"})
+
+
+async def test_token_is_renewed_before_it_expires(clients: list[httpx.AsyncClient]) -> None:
+    sim_clock = FakeClock()
+    sim = make_sim(clock=sim_clock)
+    own = FakeClock()
+    connector, _ = connect(sim, clients, clock=own)
+    await connector.check()
+    assert sim.state.tokens.issued == 1
+    own.advance(3000)  # inside the 3599 s lifetime and its safety margin: same token
+    sim_clock.advance(3000)
+    await connector.check()
+    assert sim.state.tokens.issued == 1
+    own.advance(400)  # within 300 s of expiry: a new token first, no 401 on the way
+    sim_clock.advance(400)
+    await connector.check()
+    assert sim.state.tokens.issued == 2
+    assert graph_requests(sim, status=401) == []
