@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from demo import sync  # noqa: E402
 from localstack import SCIM_DEMO_TOKEN, Stack, down, up  # noqa: E402
 
 SCIM = "application/scim+json"
@@ -69,7 +70,16 @@ def _wait_for(stack: Stack, username: str, check: Any, timeout: float = 60) -> f
     raise AssertionError(f"{username}: not as expected in Confluence after {timeout} s")
 
 
+def _active_users(stack: Stack) -> set[str]:
+    state = httpx.get(f"{stack.confluence}/_sim/state", timeout=30).json()
+    return {u["username"] for u in state["users"] if u["active"]}
+
+
 def test_scim_user_reaches_confluence_and_is_deactivated(stack: Stack) -> None:
+    pulled = sync(stack.api, "kc", timeout=300)  # the demo's other directory, pulled
+    assert pulled["status"] == "succeeded"
+    kc_users = _active_users(stack)
+    assert len(kc_users) >= 10
     fetcher = f"http://127.0.0.1:{stack.service_ports['fetcher']}"
     headers = {"Authorization": f"Bearer {SCIM_DEMO_TOKEN}", "Content-Type": SCIM}
     with httpx.Client(base_url=f"{fetcher}/scim/v2", headers=headers, timeout=30) as scim:
@@ -101,6 +111,7 @@ def test_scim_user_reaches_confluence_and_is_deactivated(stack: Stack) -> None:
         assert off.status_code == 200, off.text
         _wait_for(stack, "scim-bob", lambda u: u["active"] is False)
         assert _confluence_user(stack, "scim-alice")["active"] is True
+        assert kc_users <= _active_users(stack)  # the SCIM directory left the other one alone
 
     history = httpx.get(f"{fetcher}/api/v1/directories/scim/scim/history", timeout=30).json()
     statuses = [e["status"] for w in history["windows"] for e in w["entries"]]
