@@ -159,3 +159,14 @@ async def test_faults_and_request_log(client: httpx.AsyncClient) -> None:
     await client.put("/_sim/faults", json={})
     log = (await client.get("/_sim/requests")).json()
     assert [(e["path"], e["status"], e["auth"]) for e in log] == [("/api/v1/users", 502, "SSWS")]
+
+
+async def test_clear_leaves_an_empty_org_without_events(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/_sim/clear")).json() == {"users": 0, "groups": 1, "memberships": 0}
+    users = await client.get("/api/v1/users", headers=SSWS)
+    assert users.json() == []
+    assert (await client.get("/_sim/logs")).json() == []
+    regenerated = await client.post(
+        "/_sim/directory", json={"users": 5, "groups": 2, "memberships": 4}
+    )
+    assert regenerated.json()["users"] == 5

@@ -136,6 +136,11 @@ def control_routes(state: SimState) -> list[Route]:
     async def get_directory(request: Request) -> Any:
         return store.directory()
 
+    async def clear(request: Request) -> Any:
+        """An empty org (only `Everyone`), without System Log events: a reset, not deletions."""
+        store.generate(users=0, groups=0, memberships=0, seed=1)
+        return _summary(state)
+
     async def add_user(request: Request) -> Any:
         body = await _body(request, NewUser)
         groups = [need_group(g) for g in body.groups]
@@ -277,6 +282,7 @@ def control_routes(state: SimState) -> list[Route]:
     table: list[tuple[str, str, Any]] = [
         ("/_sim/directory", "POST", put_directory),
         ("/_sim/directory", "GET", get_directory),
+        ("/_sim/clear", "POST", clear),
         ("/_sim/users", "POST", add_user),
         ("/_sim/users/{uid}", "PATCH", patch_user),
         ("/_sim/users/{uid}", "DELETE", delete_user),
