@@ -1,11 +1,9 @@
 """Phase two of a run: store Confluence's state pages, then plan and publish the commands.
 
-On `ConfluenceStateCompleted` with every page stored, both snapshots and the link table
-are loaded, `core.plan` decides, links of adopted and created users are recorded, and the
-commands go out in plan order, then `RunPlanned`. A dry run records and publishes nothing
-but `RunPlanned`; its plan is kept in Redis for display. Before anything is published,
-`core.safety` may hold the run: its plan is stored with the reason, `RunHeld` is the only
-message, and an administrator's `RunApproved` (executed once) or `RunRejected` ends it.
+With every page stored, snapshots and links are loaded, `core.plan` decides, links are
+recorded, the commands go out in order, then `RunPlanned`. A dry run publishes only
+`RunPlanned` and keeps its plan in Redis. `core.safety` may hold a run instead (plan
+stored, only `RunHeld`) until `RunApproved` (executed once) or `RunRejected` ends it.
 """
 
 from __future__ import annotations

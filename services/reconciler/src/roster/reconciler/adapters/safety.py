@@ -1,11 +1,8 @@
 """Redis facts of the safety net, per directory; decides nothing (`core.safety` does).
 
-`rec:safety:{directory}:last-good` (hash: users, groups, run_id, at): the size of the last
-full snapshot whose commands were published (directly or after approval);
-`rec:safety:{directory}:window` (sorted set: command id → epoch seconds): deactivations
-and deletions published, for the rolling window of delta and single-user runs. Neither
-expires; the window is trimmed as it is read. The managed-user count is the size of the
-link table `links:{directory}` (see `adapters.links`).
+`rec:safety:{d}:last-good` (hash users, groups, run_id, at): the last published full
+snapshot's size; `rec:safety:{d}:window` (zset command id → epoch s): published removals,
+trimmed as read. Managed users: the size of the link table `links:{d}`.
 """
 
 from __future__ import annotations

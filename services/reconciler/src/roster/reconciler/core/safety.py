@@ -1,10 +1,8 @@
 """Hold or go: whether a run's plan may be published or must wait for an administrator.
 
-Pure: the caller gathers the facts (`SafetyFacts`: the plan's removals, the directory's
-managed users, the snapshot's size, the last good size, the window's earlier removals) and
-gets a `Verdict` with every reason that applies. A full sync is judged by its removals,
-the snapshot being empty and its shrink; a delta or single-user run by the rolling window.
-Dry runs are never held: they publish nothing anyway.
+Pure: the caller gathers `SafetyFacts`, `judge` gives a `Verdict` with every reason. A full
+sync is judged by its removals, an empty or shrunk snapshot; a delta or single-user run by
+the rolling window. Dry runs are never held: they publish nothing anyway.
 """
 
 from __future__ import annotations
