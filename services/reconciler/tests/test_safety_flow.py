@@ -162,3 +162,30 @@ async def test_window_counts_removals_once_and_forgets_old_ones(
     assert await safety.window_removals("kc", ISSUED, 60) == 2
     assert await safety.window_removals("kc", ISSUED, 60) == 2
     assert await safety.window_removals("other", ISSUED, 60) == 0
+
+
+async def test_dry_run_stores_what_would_change_and_why_and_emits_nothing(
+    rec: Reconciler,
+) -> None:
+    state = ActualState.of(users=[cf("admin"), cf("bob", display_name="Old")], groups=[])
+    await rec.directory_events(snapshot_events("d1", USERS, GROUPS, dry_run=True))
+    (request,) = rec.publisher.of(topics.CONFLUENCE_COMMANDS, "d1")
+    await rec.state(answer(request, state))
+    assert commands_of(rec, "d1") == []
+    (planned,) = outcomes(rec, "d1")
+    assert isinstance(planned, RunPlanned)
+    assert (planned.dry_run, planned.commands) == (True, 0)
+    assert planned.summary.writes > 0
+    plan = await rec.marks.load_plan("d1")
+    assert plan is not None
+    assert (plan["status"], plan["hold_reason"]) == ("dry-run", None)
+    assert len(plan["commands"]) == planned.summary.writes
+    users = {u["username"]: u for u in plan["users"]}
+    assert users["ada"]["outcome"] == "created"
+    assert users["bob"]["outcome"] == "updated"
+    for user in users.values():
+        assert user["reasons"], user
+        assert user["changes"], user
+        assert all(c["reason"] for c in user["changes"]), user
+    assert {c["group"] for c in users["ada"]["changes"] if "group" in c} >= {"eng"}
+    assert await rec.links.subjects("kc") == {}  # a dry run records no link
