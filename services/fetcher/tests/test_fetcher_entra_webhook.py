@@ -255,3 +255,43 @@ async def test_a_subscription_close_to_expiry_is_renewed(fetcher: Fetcher) -> No
     stored = json.loads(await fetcher.redis.hget(key, users_sub.id))  # type: ignore[misc]
     assert stored["expiration"] > record["expiration"] + 60 * 60
     assert len(subs.active()) == 2
+
+
+async def directory_events(prefix: str, until: Any, timeout: float = 60) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        prefix + topics.DIRECTORY_EVENTS, bootstrap_servers=BOOTSTRAP,
+        auto_offset_reset="earliest",
+    )  # fmt: skip
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while not until(found):
+                for msgs in (await consumer.getmany(timeout_ms=300)).values():
+                    found += [decode(topics.DIRECTORY_EVENTS, m.value) for m in msgs]
+    except TimeoutError:
+        pytest.fail(f"directory events so far: {[type(e).__name__ for e in found]}")
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_a_notification_ends_in_a_delta_of_exactly_that_change(fetcher: Fetcher) -> None:
+    """Graph → webhook → sync request → the fetcher's delta run → `changes()` → events."""
+    view = (await fetcher.ctl.get("/_sim/directory")).json()
+    user = view["users"][0]["id"]
+    await fetcher.ctl.patch(f"/_sim/users/{user}", json={"displayName": "First Change"})
+
+    def completed(count: int) -> Any:
+        return lambda found: sum(type(e).__name__ == "SnapshotCompleted" for e in found) >= count
+
+    # no cursor stored yet: the first webhook sync runs a full snapshot and keeps its cursor
+    await directory_events(fetcher.prefix, completed(1))
+    await fetcher.ctl.patch(f"/_sim/users/{user}", json={"displayName": "Second Change"})
+    events = await directory_events(fetcher.prefix, completed(2))
+    second = events[max(i for i, e in enumerate(events) if type(e).__name__ == "SnapshotStarted") :]
+    assert second[0].mode == "delta"
+    changed = [e for e in second if type(e).__name__ == "UserChanged"]
+    assert [(e.user.subject, e.user.display_name) for e in changed] == [(user, "Second Change")]
+    assert [type(e).__name__ for e in second] == ["SnapshotStarted", "UserChanged",
+                                                  "SnapshotCompleted"]  # fmt: skip
