@@ -164,16 +164,24 @@ def test_two_directories_one_account_through_renames_with_precedence(multi: Mult
                                  "firstName": "Jane", "lastName": "Doe",
                                  "email": "jane.doe@corp.example"})  # fmt: skip
 
+    for n in range(3):  # others, so losing Jane is no sharp shrink for the safety net
+        _add_user(multi, "partner", {"id": f"p-x{n}", "username": f"P{n}@partner.example",
+                                     "firstName": "P", "lastName": str(n),
+                                     "email": f"p{n}@partner.example"})  # fmt: skip
+    for n in range(2):
+        _add_user(multi, "corp", {"id": f"c-x{n}", "username": f"c{n}", "firstName": "C",
+                                  "lastName": str(n), "email": f"c{n}@corp.example"})  # fmt: skip
+
     # the lower-precedence directory creates the account, through its transformation rule
     first = _synced(multi, "partner")
-    assert first["summary"]["create_users"] == 1
+    assert first["summary"]["create_users"] == 4
     accounts = _accounts(multi)
     assert accounts["jdoe"]["displayName"] == "Jane Doe (partner)"
     user_key = accounts["jdoe"]["userKey"]
 
     # corp comes first in precedence: its display name wins; the account stays partner's link
     second = _synced(multi, "corp")
-    assert second["summary"]["create_users"] == 1  # alice
+    assert second["summary"]["create_users"] == 3  # alice, c0, c1
     assert second["summary"]["update_users"] == 1  # jdoe's display name
     assert _accounts(multi)["jdoe"]["displayName"] == "Jane Doe"
 
@@ -192,13 +200,20 @@ def test_two_directories_one_account_through_renames_with_precedence(multi: Mult
     assert renamed_partner["commands"] == 0
 
     accounts = _accounts(multi)
-    assert sorted(u for u in accounts if u != "admin") == ["alice", "jdoe"]  # no second account
+    assert sorted(accounts) == ["admin", "alice", "c0", "c1", "jdoe", "p0", "p1", "p2"]
     assert accounts["jdoe"]["userKey"] == user_key
     assert accounts["jdoe"]["displayName"] == "Janet Doe"
     assert accounts["jdoe"]["active"] is True
 
-    # corp's user leaves; partner still has Jane in scope, so corp keeps the account active
-    httpx.delete(f"{multi.idp('corp')}/_sim/users/c-1", timeout=30).raise_for_status()
-    left = _synced(multi, "corp")
-    assert left["summary"]["deactivate_users"] == 0
+    # partner (the link owner) loses Jane; corp still has her in scope: the account stays
+    httpx.delete(f"{multi.idp('partner')}/_sim/users/p-1", timeout=30).raise_for_status()
+    kept = _synced(multi, "partner")
+    assert kept["summary"]["deactivate_users"] == 0
     assert _accounts(multi)["jdoe"]["active"] is True
+
+    # once corp has let her go too, the owner deactivates the account
+    httpx.delete(f"{multi.idp('corp')}/_sim/users/c-1", timeout=30).raise_for_status()
+    assert _synced(multi, "corp")["summary"]["deactivate_users"] == 0  # not corp's link
+    gone = _synced(multi, "partner")
+    assert gone["summary"]["deactivate_users"] == 1
+    assert _accounts(multi)["jdoe"]["active"] is False
