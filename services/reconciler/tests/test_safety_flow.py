@@ -12,12 +12,14 @@ from reconciler_flow import Reconciler, answer, execute, snapshot_events
 from reconciler_support import ISSUED, cf, idp
 
 from roster.reconciler.adapters.safety import SafetyStore
+from roster.reconciler.adapters.snapshots import RunMeta
+from roster.reconciler.core.plan import Plan
 from roster.reconciler.core.state import ActualState
 from roster.shared import topics
 from roster.shared.config import RosterConfig
 from roster.shared.messages.commands import DeactivateUser, DeleteUser, UpdateUser
 from roster.shared.messages.decisions import RunApproved, RunRejected
-from roster.shared.messages.runs import RunCompleted, RunHeld, RunPlanned
+from roster.shared.messages.runs import PlanSummary, RunCompleted, RunHeld, RunPlanned
 from roster.shared.redisdb import Keys
 
 USERS = [idp("ada"), idp("bob"), idp("carl"), idp("dora")]
@@ -189,3 +191,38 @@ async def test_dry_run_stores_what_would_change_and_why_and_emits_nothing(
         assert all(c["reason"] for c in user["changes"]), user
     assert {c["group"] for c in users["ada"]["changes"] if "group" in c} >= {"eng"}
     assert await rec.links.subjects("kc") == {}  # a dry run records no link
+
+
+def removal_plan(run_id: str, names: list[str]) -> Plan:
+    commands = tuple(
+        DeactivateUser(run_id=run_id, command_id=f"{run_id}-{n}", username=n, directory="kc")
+        for n in names
+    )
+    return Plan(run_id, "kc", commands, PlanSummary(deactivate_users=len(names)), (), ())
+
+
+async def test_delta_runs_are_held_above_the_rolling_window(
+    redis_client: redis.Redis, keys: Keys
+) -> None:
+    limited = RosterConfig(
+        directories=[{"id": "kc", "kind": "ldap", "safety": {"max_window_removals": 3}}]
+    )
+    rec = Reconciler(redis_client, keys, limited)
+
+    def meta(run_id: str) -> RunMeta:
+        return RunMeta(run_id, "kc", "delta", False, "webhook", "completed")
+
+    await rec.planner._emit(removal_plan("x1", ["a", "b"]), meta("x1"))
+    assert [c.username for c in rec.publisher.of(topics.CONFLUENCE_COMMANDS, "x1")] == ["a", "b"]
+    await rec.planner._emit(removal_plan("x2", ["c", "d"]), meta("x2"))  # 4 > 3 in the hour
+    assert rec.publisher.of(topics.CONFLUENCE_COMMANDS, "x2") == []
+    (held,) = outcomes(rec, "x2")
+    assert isinstance(held, RunHeld)
+    assert "4 in the last 60 minutes" in held.reason
+    plan = await rec.marks.load_plan("x2")
+    assert plan is not None
+    assert (plan["mode"], plan["status"]) == ("delta", "held")
+    await rec.planner.approve(RunApproved(run_id="x2", directory="kc"))
+    assert [c.username for c in rec.publisher.of(topics.CONFLUENCE_COMMANDS, "x2")] == ["c", "d"]
+    assert await SafetyStore(redis_client, keys).window_removals("kc", ISSUED, 60) == 4
+    assert await SafetyStore(redis_client, keys).last_good_users("kc") is None  # deltas only
