@@ -14,15 +14,14 @@ from pydantic import Field, model_validator
 from roster.shared.settings.base import SecretRef, Section
 
 WatchEvent = Literal["add", "delete", "update", "undelete", "makeAdmin"]
+DEFAULT_WATCH_EVENTS: tuple[WatchEvent, ...] = ("add", "delete", "update", "undelete")
 
 
 class GoogleWatchSettings(Section):
     """`users.watch` push channels (one per event type); needs `fetcher.public_url`."""
 
     enabled: bool = True
-    events: list[WatchEvent] = Field(
-        default_factory=lambda: ["add", "delete", "update", "undelete"]
-    )
+    events: list[WatchEvent] = Field(default_factory=lambda: list(DEFAULT_WATCH_EVENTS))
     """User events to watch; the API takes one event per channel, so one channel each."""
     ttl_seconds: int = Field(default=21600, ge=60, le=172800)
     """Requested channel lifetime (Google's maximum is 2 days)."""
