@@ -106,6 +106,7 @@ async def test_approval_executes_once(rec: Reconciler, redis_client: redis.Redis
     assert plan is not None
     assert (plan["status"], plan["decided_by"]) == ("approved", "alice")
     assert await safety.last_good_users("kc") == 0
+    assert await safety.window_removals("kc", ISSUED, 60) == 0  # full runs: not in the window
     # a rejection after the approval changes nothing
     await rec.planner.reject(RunRejected(run_id="r2", directory="kc"))
     assert not [e for e in outcomes(rec, "r2") if isinstance(e, RunCompleted)]

@@ -218,12 +218,13 @@ class RunPlanner:
         commands: Sequence[WriteCommand],
         counts: SnapshotCounts | None,
     ) -> None:
-        """Commands went out: count the removals in the window; a full snapshot is the
-        directory's last good size from now on."""
+        """Commands went out: a full snapshot (`counts`) is the directory's last good size
+        from now on; a delta or single run's removals count in the rolling window."""
         now = self.clock()
-        await self.safety.add_removals(directory, commands, now)
         if counts is not None:
             await self.safety.set_last_good(directory, run_id, counts, now)
+        else:
+            await self.safety.add_removals(directory, commands, now)
 
     async def approve(self, decision: RunApproved) -> None:
         """Execute a held plan once: links, commands, `RunPlanned`; a replay finds the run
