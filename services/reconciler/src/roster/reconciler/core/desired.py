@@ -127,10 +127,11 @@ def _mapped(user: IdpUser, mapping: CompiledMapping | None) -> _Mapped | str:
     """The user's attributes after the mapping rules, or why it is left out."""
     values: dict[str, str] = {}
     managed: dict[str, bool] = {}
+    context = mapping.context(user) if mapping is not None and mapping.rules else None
     for attribute in ("username", "display_name", "email"):
         raw = _raw(user, attribute)
         rule = mapping.rule(attribute) if mapping is not None else None
-        value = mapping.evaluate(attribute, user) if mapping is not None else None
+        value = mapping.evaluate(attribute, user, context) if mapping is not None else None
         managed[attribute] = True
         if rule is None or value is None or value:
             values[attribute] = raw if value is None else value

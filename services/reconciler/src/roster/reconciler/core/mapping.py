@@ -118,13 +118,18 @@ class CompiledMapping:
     def rule(self, attribute: Attribute) -> CompiledRule | None:
         return self.rules.get(attribute)
 
-    def evaluate(self, attribute: Attribute, user: IdpUser) -> str | None:
+    def context(self, user: IdpUser) -> Any:
+        """One evaluation context per user, shared by its attributes (building one costs
+        more than evaluating an expression)."""
+        return cel.Context(variables=variables_of(user), functions=dict(HELPERS))
+
+    def evaluate(self, attribute: Attribute, user: IdpUser, context: Any = None) -> str | None:
         """The attribute's value ('' when the expression gave nothing), or None when no
         expression is configured for it."""
         rule = self.rules.get(attribute)
         if rule is None:
             return None
-        context = cel.Context(variables=variables_of(user), functions=dict(HELPERS))
+        context = context if context is not None else self.context(user)
         try:
             value = rule.program.execute(context)
         except (RuntimeError, ValueError, TypeError, KeyError) as exc:
