@@ -174,3 +174,18 @@ async def test_the_router_takes_the_callers_dependencies(world: World) -> None:
         assert (await http.post("/api/v1/runs/r1/approve")).status_code == 401
         ok = await http.post("/api/v1/runs/r1/approve", headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 202
+
+
+def test_decisions_travel_on_their_own_topic() -> None:
+    from roster.shared.errors import MessageDecodeError
+    from roster.shared.messages.codec import decode, encode, headers
+
+    approved = RunApproved(run_id="r1", directory="kc", by="alice")
+    assert decode(topics.RUN_DECISIONS, encode(approved)) == approved
+    rejected = RunRejected(run_id="r1", directory="kc", comment="no")
+    assert decode(topics.RUN_DECISIONS, encode(rejected)) == rejected
+    assert headers(approved, source="scheduler")["ce_type"] == "io.roster.RunApproved.v1"
+    assert topics.Topics("p.").run_decisions == "p.roster.run-decisions"
+    assert "p.roster.run-decisions" in topics.Topics("p.").all()
+    with pytest.raises(MessageDecodeError, match="run_id"):
+        decode(topics.RUN_DECISIONS, b'{"type": "RunApproved", "directory": "kc"}')
