@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from demo import compare, expected, sync  # noqa: E402
+from demo import compare, sync  # noqa: E402
 from localstack import Stack, down, start_process, stop_process, up  # noqa: E402
 
 
@@ -65,7 +65,7 @@ def _confluence_state(stack: Stack) -> dict[str, Any]:
 
 def _check_matches(stack: Stack) -> None:
     with httpx.Client(base_url=stack.confluence, auth=("admin", "admin"), timeout=30) as client:
-        problems = compare(client, expected(_directory(stack), ["confluence-users"]))
+        problems = compare(client, stack.plugin.expected(stack))
     assert problems == []
 
 
