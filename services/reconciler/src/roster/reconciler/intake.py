@@ -203,7 +203,9 @@ class SnapshotIntake:
 
         def compute() -> tuple[SnapshotDiff, DeltaScope]:
             applied = apply_delta(before, events, single=single)
-            return snapshot_diff(before, applied), scope_of(applied, before, settings, subjects)
+            admins = self.config.confluence.administrator_groups
+            scope = scope_of(applied, before, settings, subjects, watch_groups=admins)
+            return snapshot_diff(before, applied), scope
 
         diff, scope = await asyncio.to_thread(compute)  # whole-state work: off the loop
         await self.states.write_diff(event.run_id, diff)
@@ -220,7 +222,8 @@ class SnapshotIntake:
         assert settings is not None  # checked by snapshot_problem
         subjects = await self.links.subjects(event.directory)
         snapshot = await self.store.load_idp(event.run_id)
-        desired = build_desired(snapshot, settings, subjects)
+        admins = self.config.confluence.administrator_groups
+        desired = build_desired(snapshot, settings, subjects, watch_groups=admins)
         scope = read_scope(desired, subjects.values(), budget=READ_REQUEST_BYTES)
         if scope.left_out:
             log.warning("confluence read request truncated", left_out=scope.left_out)

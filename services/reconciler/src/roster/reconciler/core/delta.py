@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from roster.reconciler.core.desired import build_desired, group_name
+from roster.reconciler.core.desired import DEFAULT_WATCH_GROUPS, build_desired, group_name
 from roster.reconciler.core.plan import Plan, summarise
 from roster.reconciler.core.reading import ReadScope
 from roster.reconciler.core.state import IdpSnapshot
@@ -183,19 +183,21 @@ def scope_of(
     base: IdpSnapshot,
     settings: DirectorySettings,
     links: Mapping[str, str],
+    watch_groups: Iterable[str] = DEFAULT_WATCH_GROUPS,
 ) -> DeltaScope:
     """Desired usernames come from `build_desired` over the contenders only (O(change), not
-    O(directory)); `links` is the directory's subject → username."""
+    O(directory)); `links` is the directory's subject → username. The administrator groups
+    (`watch_groups`) are always read: the plan must see who is protected."""
     both = (base, applied.snapshot)
     subjects = contenders(applied, base, links)
     mine = IdpSnapshot(users=tuple(u for u in applied.snapshot.users if u.subject in subjects))
-    desired = build_desired(mine, settings, links)
+    desired = build_desired(mine, settings, links, watch_groups=watch_groups)
     usernames = {links[s] for s in subjects if s in links}
     usernames |= {u.username for u in desired.users.values() if u.subject in subjects}
     touched = set(applied.touched_groups)
     for snap in both:
         touched |= {g for g, m in snap.members.items() if not subjects.isdisjoint(m)}
-    read = _names(touched, *both) | set(desired.default_groups)
+    read = _names(touched, *both) | set(desired.default_groups) | set(desired.watch_groups)
     return DeltaScope(
         subjects=frozenset(subjects),
         usernames=frozenset(usernames - {""}),
