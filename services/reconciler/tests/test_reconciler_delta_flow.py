@@ -100,7 +100,8 @@ async def test_delta_reads_and_writes_only_what_changed(
     await feed(rec, delta("d1", events))
     request, commands, state = await run(rec, "d1", state)
     assert sorted(request.usernames) == ["user1", "user2", "user3"]
-    assert sorted(request.groups) == ["eng", "ops"]
+    # the administrators group is always read: the plan must see who is protected
+    assert sorted(request.groups) == ["confluence-administrators", "eng", "ops"]
     assert sorted((c.type, c.target) for c in commands) == [
         ("AddMembership", "user3 -> ops"),
         ("DeactivateUser", "user2"),
