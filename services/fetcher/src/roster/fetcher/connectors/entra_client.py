@@ -16,7 +16,13 @@ from urllib.parse import quote
 import httpx
 
 from roster.fetcher.connectors.base import ConnectorHooks
-from roster.fetcher.connectors.http import retry_after_seconds, status_class, with_retries
+from roster.fetcher.connectors.http import (
+    Peer,
+    access_token,
+    retry_after_seconds,
+    send,
+    with_retries,
+)
 from roster.fetcher.core.changes import CursorExpired
 from roster.fetcher.core.entra import JsonObject, values
 from roster.shared.errors import (
@@ -137,6 +143,8 @@ class GraphClient:
         self._token_url = f"{settings.login_url.rstrip('/')}/{tenant}/oauth2/v2.0/token"
         self._scope = settings.scope
         self._http = http
+        self._peer = Peer("Microsoft Graph", "entra.graph_url / entra.login_url")
+        self._token_peer = Peer("Entra", "entra.login_url")
         self._hooks = hooks
         self._token: str | None = None
         self._expires_at = 0.0
@@ -215,14 +223,7 @@ class GraphClient:
             }
             response = await self._send(call, self._token_url, form=form)
             self._raise_for(response, call)
-            try:
-                body = response.json()
-                token = body["access_token"]
-                lifetime = float(body.get("expires_in", 300))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise PermanentError("Entra token endpoint answered without access_token") from exc
-            if not isinstance(token, str) or not token:
-                raise PermanentError("Entra token endpoint answered without access_token")
+            token, lifetime = access_token(response, self._token_peer, default_lifetime=300)
             self._expires_at = now + lifetime - min(300.0, lifetime / 10)
             self._token = token
             return token
@@ -244,32 +245,12 @@ class GraphClient:
         headers = {"Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        try:
-            response = await self._http.request(
-                call.method,
-                self.url(path),
-                params=params or None,  # an empty mapping would wipe a nextLink's query
-                json=body,
-                data=form,
-                headers=headers,
-            )
-        except httpx.UnsupportedProtocol as exc:
-            self._hooks.on_request("error")
-            raise ConfigurationError(
-                f"entra.graph_url / entra.login_url is not an http(s) URL ({call.path})"
-            ) from exc
-        except httpx.TimeoutException as exc:
-            self._hooks.on_request("error")
-            raise TransientError(
-                f"Microsoft Graph did not answer {call.method} {call.path} in time"
-            ) from exc
-        except httpx.TransportError as exc:
-            self._hooks.on_request("error")
-            raise TransientError(
-                f"cannot reach Microsoft Graph for {call.method} {call.path}: {type(exc).__name__}"
-            ) from exc
-        self._hooks.on_request(status_class(response.status_code))
-        return response
+        return await send(
+            self._http, self._peer, self._hooks.on_request, call.method, self.url(path),
+            what=f"{call.method} {call.path}",
+            params=params or None,  # an empty mapping would wipe a nextLink's query
+            json=body, data=form, headers=headers,
+        )  # fmt: skip
 
     def _raise_for(self, response: httpx.Response, call: Call) -> None:
         if response.status_code < 400:

@@ -19,7 +19,13 @@ from google.auth import crypt
 from google.auth import jwt as google_jwt
 
 from roster.fetcher.connectors.base import ConnectorHooks
-from roster.fetcher.connectors.http import retry_after_seconds, status_class, with_retries
+from roster.fetcher.connectors.http import (
+    Peer,
+    access_token,
+    retry_after_seconds,
+    send,
+    with_retries,
+)
 from roster.fetcher.core.google import (
     THROTTLE_REASONS,
     JsonObject,
@@ -136,6 +142,7 @@ class GoogleClient:
         self.directory = directory
         self.settings = settings
         self._http = http
+        self._peer = Peer("Google", "google.base_url / google.token_uri")
         self._hooks = hooks
         self._base = settings.base_url.rstrip("/")
         self._key: ServiceAccountKey | None = None
@@ -238,14 +245,7 @@ class GoogleClient:
             form = {"grant_type": JWT_BEARER, "assertion": self._assertion()}
             response = await self._send(call, data=form)
             self._raise_for(response, call)
-            try:
-                answer = response.json()
-                token = answer["access_token"]
-                lifetime = float(answer.get("expires_in", 3600))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise PermanentError("Google token endpoint answered without access_token") from exc
-            if not isinstance(token, str) or not token:
-                raise PermanentError("Google token endpoint answered without access_token")
+            token, lifetime = access_token(response, self._peer, default_lifetime=3600)
             self._expires_at = now + lifetime - min(60.0, lifetime / 10)
             self._token = token
             return token
@@ -267,25 +267,11 @@ class GoogleClient:
         headers = {"Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        try:
-            response = await self._http.request(
-                call.method, url, params=params, data=data, json=body, headers=headers
-            )
-        except httpx.UnsupportedProtocol as exc:
-            self._hooks.on_request("error")
-            raise ConfigurationError(f"google: {url!r} is not an http(s) URL") from exc
-        except httpx.TimeoutException as exc:
-            self._hooks.on_request("error")
-            raise TransientError(
-                f"Google did not answer {call.method} {call.path} in time ({type(exc).__name__})"
-            ) from exc
-        except httpx.TransportError as exc:
-            self._hooks.on_request("error")
-            raise TransientError(
-                f"cannot reach Google for {call.method} {call.path}: {type(exc).__name__}"
-            ) from exc
-        self._hooks.on_request(status_class(response.status_code))
-        return response
+        return await send(
+            self._http, self._peer, self._hooks.on_request, call.method, url,
+            what=f"{call.method} {call.path}", params=params, data=data, json=body,
+            headers=headers,
+        )  # fmt: skip
 
     def _raise_for(self, response: httpx.Response, call: Call) -> None:
         if response.status_code < 400:

@@ -1,7 +1,7 @@
-"""HTTP helpers every connector shares: finite retries, `Retry-After`, status classes.
+"""HTTP helpers every connector shares: sending, token answers, retries, status classes.
 
-Only the retry schedule lives here; which status is transient is each connector's own
-one-function decision (it raises `TransientError` or `PermanentError`, this module obeys).
+Only the retry schedule and transport failures live here; which status is transient is each
+connector's own one-function decision (it raises `TransientError` or `PermanentError`).
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ import email.utils
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import httpx
 import structlog
 
 from roster.shared.delivery import RetryPolicy
-from roster.shared.errors import TransientError
+from roster.shared.errors import ConfigurationError, PermanentError, TransientError
 
 T = TypeVar("T")
 log = structlog.get_logger()
@@ -90,3 +91,65 @@ async def with_retries(
                 "idp request retried", error=str(exc), attempt=number, delay=round(delay, 3)
             )
             await sleep(delay)
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Who a connector talks to, for its error messages."""
+
+    name: str
+    """As people call it: "Keycloak", "Okta", "Microsoft Graph", "Google"."""
+    url_setting: str
+    """The configuration field(s) holding its URL, named when a URL is not http(s)."""
+    where: str | None = None
+    """Base URL added to "cannot reach" messages."""
+
+
+async def send(
+    http: httpx.AsyncClient,
+    peer: Peer,
+    on_request: Callable[[str], None],
+    method: str,
+    url: str,
+    *,
+    what: str,
+    **kwargs: Any,
+) -> httpx.Response:
+    """One HTTP exchange; no answer becomes `TransientError`, a bad URL `ConfigurationError`.
+
+    `what` names the request in messages ("GET /users"); `on_request` gets the status class.
+    """
+    try:
+        response = await http.request(method, url, **kwargs)
+    except httpx.UnsupportedProtocol as exc:
+        on_request("error")
+        raise ConfigurationError(f"{peer.url_setting}: {url!r} is not an http(s) URL") from exc
+    except httpx.TimeoutException as exc:
+        on_request("error")
+        raise TransientError(
+            f"{peer.name} did not answer {what} in time ({type(exc).__name__})"
+        ) from exc
+    except httpx.TransportError as exc:
+        on_request("error")
+        at = f" at {peer.where}" if peer.where else ""
+        raise TransientError(
+            f"cannot reach {peer.name}{at} for {what}: {type(exc).__name__}"
+        ) from exc
+    on_request(status_class(response.status_code))
+    return response
+
+
+def access_token(
+    response: httpx.Response, peer: Peer, *, default_lifetime: float
+) -> tuple[str, float]:
+    """`access_token` and `expires_in` (seconds) of an OAuth token answer."""
+    problem = f"{peer.name} token endpoint answered without access_token"
+    try:
+        body = response.json()
+        token = body["access_token"]
+        lifetime = float(body.get("expires_in", default_lifetime))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PermanentError(problem) from exc
+    if not isinstance(token, str) or not token:
+        raise PermanentError(problem)
+    return token, lifetime

@@ -16,7 +16,13 @@ from urllib.parse import quote
 import httpx
 
 from roster.fetcher.connectors.base import ConnectorHooks
-from roster.fetcher.connectors.http import retry_after_seconds, status_class, with_retries
+from roster.fetcher.connectors.http import (
+    Peer,
+    access_token,
+    retry_after_seconds,
+    send,
+    with_retries,
+)
 from roster.fetcher.connectors.streams import offset_pages
 from roster.fetcher.core.keycloak import JsonObject, objects
 from roster.shared.config import KeycloakSettings, SecretRef
@@ -151,6 +157,7 @@ class KeycloakClient:
             secret_hint=secret_hint(settings.client_secret),
         )
         self._http = http
+        self._peer = Peer("Keycloak", "keycloak.base_url", where=self.target.base_url)
         self._hooks = hooks
         self._token_path = f"/realms/{realm}/protocol/openid-connect/token"
         self._token_url = base + self._token_path
@@ -220,16 +227,7 @@ class KeycloakClient:
             }
             response = await self._send(call, data=form)
             self._raise_for(response, call)
-            try:
-                body = response.json()
-                token = body["access_token"]
-                lifetime = float(body.get("expires_in", 60))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise PermanentError(
-                    "Keycloak token endpoint answered without access_token"
-                ) from exc
-            if not isinstance(token, str) or not token:
-                raise PermanentError("Keycloak token endpoint answered without access_token")
+            token, lifetime = access_token(response, self._peer, default_lifetime=60)
             # renew a little early, so a token never expires between check and use
             self._expires_at = now + lifetime - min(30.0, lifetime / 10)
             self._token = token
@@ -254,28 +252,11 @@ class KeycloakClient:
         headers = {"Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        try:
-            response = await self._http.request(
-                method, url, params=params, data=data, headers=headers
-            )
-        except httpx.UnsupportedProtocol as exc:
-            self._hooks.on_request("error")
-            raise ConfigurationError(
-                f"keycloak.base_url {self.target.base_url!r} is not an http(s) URL"
-            ) from exc
-        except httpx.TimeoutException as exc:
-            self._hooks.on_request("error")
-            raise TransientError(
-                f"Keycloak did not answer {call.method} {call.path} in time ({type(exc).__name__})"
-            ) from exc
-        except httpx.TransportError as exc:
-            self._hooks.on_request("error")
-            raise TransientError(
-                f"cannot reach Keycloak at {self.target.base_url} for {call.method} {call.path}: "
-                f"{type(exc).__name__}"
-            ) from exc
-        self._hooks.on_request(status_class(response.status_code))
-        return response
+        what = f"{call.method} {call.path}"
+        return await send(
+            self._http, self._peer, self._hooks.on_request, method, url,
+            what=what, params=params, data=data, headers=headers,
+        )  # fmt: skip
 
     def _raise_for(self, response: httpx.Response, call: Call) -> None:
         if response.status_code < 400:

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from roster.fetcher.connectors.base import ConnectorHooks
-from roster.fetcher.connectors.http import status_class, with_retries
+from roster.fetcher.connectors.http import Peer, access_token, send, with_retries
 from roster.fetcher.core.okta import JsonObject, objects
 from roster.shared.errors import (
     ConfigurationError,
@@ -166,6 +166,7 @@ class OktaClient:
         self.directory = directory
         self.base = settings.org_url.rstrip("/")
         self._http = http
+        self._peer = Peer("Okta", "okta.org_url", where=self.base)
         self._hooks = hooks
         self._token_url = f"{self.base}/oauth2/v1/token"
         self._token: str | None = None
@@ -314,14 +315,7 @@ class OktaClient:
                 return response
 
             response = await with_retries(fetch, retry=self._hooks.retry, sleep=self._hooks.sleep)
-            try:
-                body = response.json()
-                token = body["access_token"]
-                lifetime = float(body.get("expires_in", 3600))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise PermanentError("Okta token endpoint answered without access_token") from exc
-            if not isinstance(token, str) or not token:
-                raise PermanentError("Okta token endpoint answered without access_token")
+            token, lifetime = access_token(response, self._peer, default_lifetime=3600)
             self._expires_at = now + lifetime - min(60.0, lifetime / 10)
             self._token = token
             return token
@@ -341,30 +335,11 @@ class OktaClient:
         data: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        try:
-            response = await self._http.request(
-                call.method,
-                url,
-                params=params,
-                data=data,
-                headers={"Accept": "application/json", **(headers or {})},
-            )
-        except httpx.UnsupportedProtocol as exc:
-            self._hooks.on_request("error")
-            raise ConfigurationError(f"okta.org_url {self.base!r} is not an http(s) URL") from exc
-        except httpx.TimeoutException as exc:
-            self._hooks.on_request("error")
-            raise TransientError(
-                f"Okta did not answer {call.method} {call.path} in time ({type(exc).__name__})"
-            ) from exc
-        except httpx.TransportError as exc:
-            self._hooks.on_request("error")
-            raise TransientError(
-                f"cannot reach Okta at {self.base} for {call.method} {call.path}: "
-                f"{type(exc).__name__}"
-            ) from exc
-        self._hooks.on_request(status_class(response.status_code))
-        return response
+        return await send(
+            self._http, self._peer, self._hooks.on_request, call.method, url,
+            what=f"{call.method} {call.path}", params=params, data=data,
+            headers={"Accept": "application/json", **(headers or {})},
+        )  # fmt: skip
 
     def _raise_for(self, response: httpx.Response, call: Call) -> None:
         until_reset = self._note_budget(call.kind, response)
