@@ -8,46 +8,21 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from roster.simulators.common.faults import DroppedConnectionError, FaultInjector
+from roster.simulators.common.faults import FaultInjector
+from roster.simulators.common.recording import RequestRecorder
 from roster.simulators.entra.control import control_router
 from roster.simulators.entra.graph_api import graph_router, token_router
 from roster.simulators.entra.state import EntraSimConfig, SimState, build_state
 
-_TRUNCATED_START: Message = {
-    "type": "http.response.start",
-    "status": 200,
-    "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")],
-}
 
-
-class _RequestRecorder:
+class _RequestRecorder(RequestRecorder):
     def __init__(self, app: ASGIApp, state: SimState) -> None:
-        self._app = app
+        super().__init__(app)
         self._state = state
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_sim/"):
-            await self._app(scope, receive, send)
-            return
-        status: list[int] = []
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-            await send(message)
-
-        try:
-            await self._app(scope, receive, send_wrapper)
-        except DroppedConnectionError:
-            self._record(scope, None)
-            if not status:
-                await send(_TRUNCATED_START)
-            raise
-        self._record(scope, status[0] if status else None)
-
-    def _record(self, scope: Scope, status: int | None) -> None:
+    def record(self, scope: Scope, status: int | None) -> None:
         path: str = scope["path"]
         self._state.requests.add(
             seq=len(self._state.requests),

@@ -10,19 +10,14 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from roster.simulators.common.faults import DroppedConnectionError, FaultInjector
+from roster.simulators.common.faults import FaultInjector
+from roster.simulators.common.recording import RequestRecorder
 from roster.simulators.google.api import api_routes
 from roster.simulators.google.config import GoogleSimConfig
 from roster.simulators.google.control import control_routes
 from roster.simulators.google.state import SimState, build_state
-
-_TRUNCATED_START: Message = {
-    "type": "http.response.start",
-    "status": 200,
-    "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")],
-}
 
 
 def _op(path: str) -> str:
@@ -43,32 +38,12 @@ def _op(path: str) -> str:
     return "other"
 
 
-class _RequestRecorder:
+class _RequestRecorder(RequestRecorder):
     def __init__(self, app: ASGIApp, state: SimState) -> None:
-        self._app = app
+        super().__init__(app)
         self._state = state
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_sim/"):
-            await self._app(scope, receive, send)
-            return
-        status: list[int] = []
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-            await send(message)
-
-        try:
-            await self._app(scope, receive, send_wrapper)
-        except DroppedConnectionError:
-            self._record(scope, None)
-            if not status:
-                await send(_TRUNCATED_START)
-            raise
-        self._record(scope, status[0] if status else None)
-
-    def _record(self, scope: Scope, status: int | None) -> None:
+    def record(self, scope: Scope, status: int | None) -> None:
         self._state.requests.add(
             seq=len(self._state.requests),
             time=self._state.config.clock(),

@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.routing import Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from roster.simulators.common.faults import DroppedConnectionError, FaultInjector
+from roster.simulators.common.faults import FaultInjector
+from roster.simulators.common.recording import RequestRecorder
 from roster.simulators.keycloak.admin_api import AdminApi, classify
 from roster.simulators.keycloak.config import KeycloakSimConfig
 from roster.simulators.keycloak.control import control_routes
@@ -56,36 +57,14 @@ class _Dispatcher:
             await response(scope, receive, send)
 
 
-class _RequestRecorder:
+class _RequestRecorder(RequestRecorder):
     """Adds one `RequestLog` entry per API request: op, target, status and effect."""
 
     def __init__(self, app: ASGIApp, state: SimState) -> None:
-        self._app = app
+        super().__init__(app)
         self._state = state
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_sim/"):
-            await self._app(scope, receive, send)
-            return
-        status: list[int] = []
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-            await send(message)
-
-        try:
-            await self._app(scope, receive, send_wrapper)
-        except DroppedConnectionError:
-            self._record(scope, None)
-            if not status:
-                # uvicorn answers 500 to an app that fails before starting a response, but
-                # closes the socket when it fails after: start one it can never complete.
-                await send(_TRUNCATED_START)
-            raise
-        self._record(scope, status[0] if status else None)
-
-    def _record(self, scope: Scope, status: int | None) -> None:
+    def record(self, scope: Scope, status: int | None) -> None:
         path: str = scope["path"]
         op, target = classify(path)
         match = _TOKEN_PATH.match(path)

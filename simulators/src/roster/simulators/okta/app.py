@@ -8,50 +8,25 @@ the routes (Management API, OAuth token endpoint, `/_sim/` control). Faults and 
 from __future__ import annotations
 
 from starlette.routing import Router
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from roster.simulators.common.faults import DroppedConnectionError, FaultInjector
+from roster.simulators.common.faults import FaultInjector
+from roster.simulators.common.recording import RequestRecorder
 from roster.simulators.okta.api import api_routes
 from roster.simulators.okta.config import OktaSimConfig
 from roster.simulators.okta.control import control_routes
 from roster.simulators.okta.hooks import EventHooks
 from roster.simulators.okta.state import SimState, build_state
 
-_TRUNCATED_START: Message = {
-    "type": "http.response.start",
-    "status": 200,
-    "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")],
-}
 
-
-class _RequestRecorder:
+class _RequestRecorder(RequestRecorder):
     """One `RequestLog` entry per API request: method, path, query, status."""
 
     def __init__(self, app: ASGIApp, state: SimState) -> None:
-        self._app = app
+        super().__init__(app)
         self._state = state
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_sim/"):
-            await self._app(scope, receive, send)
-            return
-        status: list[int] = []
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-            await send(message)
-
-        try:
-            await self._app(scope, receive, send_wrapper)
-        except DroppedConnectionError:
-            self._record(scope, None)
-            if not status:
-                await send(_TRUNCATED_START)  # a response uvicorn can never complete: socket closes
-            raise
-        self._record(scope, status[0] if status else None)
-
-    def _record(self, scope: Scope, status: int | None) -> None:
+    def record(self, scope: Scope, status: int | None) -> None:
         auth = dict(scope.get("headers", [])).get(b"authorization", b"").split(b" ", 1)[0]
         self._state.requests.add(
             seq=len(self._state.requests),
