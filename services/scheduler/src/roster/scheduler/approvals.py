@@ -50,6 +50,34 @@ class PlanReader:
         return document
 
 
+async def decide_run(
+    store: RunStore,
+    runtime: KafkaRuntime,
+    run_id: str,
+    decision: type[RunDecision],
+    *,
+    by: str,
+    comment: str = "",
+) -> str:
+    """Record and publish the first decision on a held run; the verb (approved / rejected).
+    HTTPException 404 for an unknown run, 409 when it is not held or was decided already.
+    Shared by the API and the web UI."""
+    run = await store.get(run_id)
+    if run is None:
+        raise HTTPException(404, f"no run {run_id}")
+    verb = "approved" if decision is RunApproved else "rejected"
+    if run.get("status") != "held":
+        raise HTTPException(409, f"run {run_id} is {run.get('status')}, not held")
+    if not await store.decide(run_id, verb, by):
+        raise HTTPException(409, f"run {run_id} was {run.get('decision')} already")
+    fields: dict[str, Any] = {"run_id": run_id, "directory": run["directory"], "by": by}
+    message = (
+        RunApproved(**fields) if decision is RunApproved else RunRejected(**fields, comment=comment)
+    )
+    await runtime.publish(topics.RUN_DECISIONS, message, key=run_id)
+    return verb
+
+
 def approvals_router(
     config: RosterConfig,
     runtime: KafkaRuntime,
@@ -73,21 +101,7 @@ def approvals_router(
         raise HTTPException(404, f"run {run_id} has no stored plan (only dry and held runs)")
 
     async def decide(run_id: str, body: DecisionBody, decision: type[RunDecision]) -> JSONResponse:
-        run = await store.get(run_id)
-        if run is None:
-            raise HTTPException(404, f"no run {run_id}")
-        verb = "approved" if decision is RunApproved else "rejected"
-        if run.get("status") != "held":
-            raise HTTPException(409, f"run {run_id} is {run.get('status')}, not held")
-        if not await store.decide(run_id, verb, body.by):
-            raise HTTPException(409, f"run {run_id} was {run.get('decision')} already")
-        fields: dict[str, Any] = {"run_id": run_id, "directory": run["directory"], "by": body.by}
-        message = (
-            RunApproved(**fields)
-            if decision is RunApproved
-            else RunRejected(**fields, comment=body.comment)
-        )
-        await runtime.publish(topics.RUN_DECISIONS, message, key=run_id)
+        verb = await decide_run(store, runtime, run_id, decision, by=body.by, comment=body.comment)
         return JSONResponse({"run_id": run_id, "decision": verb}, status_code=202)
 
     @router.post("/runs/{run_id}/approve", status_code=202)
