@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
@@ -9,6 +11,7 @@ from roster.scheduler.api import mount_api
 from roster.scheduler.approvals import approvals_router
 from roster.scheduler.runs import RunStore
 from roster.scheduler.sink import Sink
+from roster.scheduler.ui import Identifies, mount_ui
 from roster.shared.config import RosterConfig
 from roster.shared.kafka import KafkaRuntime
 from roster.shared.logging import configure_logging
@@ -18,7 +21,13 @@ from roster.shared.service import create_service_app, serve
 SERVICE = "scheduler"
 
 
-def build_app(config: RosterConfig) -> FastAPI:
+def build_app(
+    config: RosterConfig,
+    *,
+    authenticator: Identifies | None = None,
+    csrf_token_for: Callable[[str], str] | None = None,
+) -> FastAPI:
+    """The scheduler app; the web UI (`/ui`) is mounted when sessions can be checked."""
     registry = CollectorRegistry()
     runtime = KafkaRuntime(config.kafka, service=SERVICE, registry=registry)
     client = connect(config.redis)
@@ -29,6 +38,10 @@ def build_app(config: RosterConfig) -> FastAPI:
     )
     mount_api(app, config, runtime, store)
     app.include_router(approvals_router(config, runtime, store, client=client))
+    if authenticator is not None and csrf_token_for is not None:
+        mount_ui(
+            app, config, store, authenticator, runtime, client=client, csrf_token_for=csrf_token_for
+        )
     return app
 
 
