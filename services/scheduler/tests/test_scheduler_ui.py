@@ -272,7 +272,7 @@ async def test_logout_needs_csrf_and_clears_the_cookie(world: World) -> None:
 
 
 @pytest.mark.parametrize("verb", ["approve", "reject"])
-@pytest.mark.parametrize("csrf", [None, "", "forged", csrf_token_for(VIEWER)])
+@pytest.mark.parametrize("csrf", [None, "", "forged", "f\u00fc\u00df", csrf_token_for(VIEWER)])
 async def test_posts_without_the_sessions_csrf_token_are_refused(
     world: World, verb: str, csrf: str | None
 ) -> None:

@@ -111,7 +111,8 @@ def ui_router(
     async def checked_form(request: Request) -> tuple[Principal, dict[str, str]]:
         principal, token = await session(request)
         form = await _form(request)
-        if not hmac.compare_digest(form.get("csrf_token", ""), csrf_token_for(token)):
+        sent, expected = form.get("csrf_token", "").encode(), csrf_token_for(token).encode()
+        if not hmac.compare_digest(sent, expected):
             raise HTTPException(403, "missing or wrong CSRF token")
         return principal, form
 
