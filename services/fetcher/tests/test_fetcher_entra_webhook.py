@@ -98,7 +98,11 @@ async def running_fetcher() -> AsyncIterator[Fetcher]:
     idp = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim), base_url=GRAPH)
     ctl = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim), base_url=GRAPH)
     app = build_app(config(prefix, public, sim), http_client=idp, hooks=hooks())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=5
+        )
+    )
     task = asyncio.create_task(server.serve())
     try:
         await wait_for(

@@ -78,6 +78,13 @@ def create_service_app(
 
 async def serve(app: FastAPI, http: HttpSettings) -> None:
     config = uvicorn.Config(
-        app, host=http.host, port=http.port, log_config=None, access_log=False, lifespan="on"
+        app,
+        host=http.host,
+        port=http.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        # a stuck client connection must not keep a stopping service alive forever
+        timeout_graceful_shutdown=20,
     )
     await uvicorn.Server(config).serve()
