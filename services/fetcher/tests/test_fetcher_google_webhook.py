@@ -96,7 +96,11 @@ async def running_fetcher(tmp_path: Path) -> AsyncIterator[Fetcher]:
     public = f"http://127.0.0.1:{port}"
     idp = asgi(sim)
     app = build_app(config(prefix, key, public), http_client=idp, hooks=hooks())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=5
+        )
+    )
     task = asyncio.create_task(server.serve())
     ctl = asgi(sim)
     try:

@@ -97,7 +97,11 @@ async def running_fetcher() -> AsyncIterator[Fetcher]:
     public = f"http://127.0.0.1:{port}"
     idp = client_for(sim)
     app = build_app(config(prefix, public), http_client=idp, hooks=hooks())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=5
+        )
+    )
     task = asyncio.create_task(server.serve())
     ctl = client_for(sim)
     try:
