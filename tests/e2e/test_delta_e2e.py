@@ -5,10 +5,9 @@ writes, a new user applied by a single-user sync at login, and cursor expiry →
 
 from __future__ import annotations
 
-import socket
 import sys
 import time
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,41 +16,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from demo import compare, sync  # noqa: E402
-from localstack import Stack, down, up  # noqa: E402
-
-
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+from e2e_support import running_stack  # noqa: E402
+from localstack import Stack  # noqa: E402
 
 
 @pytest.fixture
-def stack(tmp_path: Path, stack_env: dict[str, str]) -> Any:
-    ports = _free_ports(6)
-    tag = uuid.uuid4().hex[:8]
-    s = Stack(
-        state=tmp_path,
-        confluence_port=ports[0],
-        keycloak_port=ports[1],
-        service_ports=dict(
-            zip(["scheduler", "fetcher", "reconciler", "confluence-writer"], ports[2:], strict=True)
-        ),
-        users=120,
-        groups=6,
-        memberships=400,
-        topic_prefix=f"e2e-{tag}.",
-        key_prefix=f"e2e-{tag}:",
-    )
-    try:
-        up(s)
+def stack(tmp_path: Path, stack_env: dict[str, str]) -> Iterator[Stack]:
+    with running_stack(tmp_path, users=120, groups=6, memberships=400) as s:
         yield s
-    finally:
-        down(s)
 
 
 def kc(stack: Stack, method: str, path: str, **body: Any) -> Any:

@@ -10,7 +10,6 @@ follow corp, whichever directory synced first or last.
 
 from __future__ import annotations
 
-import socket
 import sys
 import uuid
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from demo import sync  # noqa: E402
+from e2e_support import free_ports  # noqa: E402
 from localstack import Stack, start_process, stop_process, wait_ready  # noqa: E402
 
 SECRET = "multi-secret"
@@ -36,21 +36,11 @@ MODULES = {
 }
 
 
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 class MultiStack:
     """One Confluence simulator, one Keycloak simulator per directory, the four services."""
 
     def __init__(self, state: Path) -> None:
-        ports = _free_ports(3 + len(SERVICES))
+        ports = free_ports(3 + len(SERVICES))
         tag = uuid.uuid4().hex[:8]
         self.base = Stack(
             state=state,

@@ -4,51 +4,23 @@ it deactivates the users (once, even when approved twice), rejecting it writes n
 
 from __future__ import annotations
 
-import socket
 import sys
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from demo_scenarios import confluence_log, deactivations, start, wait, writes  # noqa: E402
-from localstack import Stack, down, up  # noqa: E402
-
-
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+from e2e_support import running_stack  # noqa: E402
+from localstack import Stack  # noqa: E402
 
 
 @pytest.fixture
-def stack(tmp_path: Path, stack_env: dict[str, str]) -> Any:
-    ports = _free_ports(6)
-    tag = uuid.uuid4().hex[:8]
-    names = ["scheduler", "fetcher", "reconciler", "confluence-writer"]
-    s = Stack(
-        state=tmp_path,
-        confluence_port=ports[0],
-        keycloak_port=ports[1],
-        service_ports=dict(zip(names, ports[2:], strict=True)),
-        users=60,
-        groups=4,
-        memberships=150,
-        topic_prefix=f"e2e-{tag}.",
-        key_prefix=f"e2e-{tag}:",
-    )
-    try:
-        up(s)
+def stack(tmp_path: Path, stack_env: dict[str, str]) -> Iterator[Stack]:
+    with running_stack(tmp_path, users=60, groups=4, memberships=150) as s:
         yield s
-    finally:
-        down(s)
 
 
 def _held_after_emptying(stack: Stack) -> tuple[str, int]:

@@ -4,10 +4,9 @@ false` deactivates it there, and the SCIM history shows the requests."""
 
 from __future__ import annotations
 
-import socket
 import sys
 import time
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,43 +15,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from demo import sync  # noqa: E402
-from localstack import SCIM_DEMO_TOKEN, Stack, down, up  # noqa: E402
+from e2e_support import running_stack  # noqa: E402
+from localstack import SCIM_DEMO_TOKEN, Stack  # noqa: E402
 
 SCIM = "application/scim+json"
 
 
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 @pytest.fixture
-def stack(tmp_path: Path, stack_env: dict[str, str]) -> Any:
-    ports = _free_ports(6)
-    tag = uuid.uuid4().hex[:8]
-    s = Stack(
-        state=tmp_path,
-        confluence_port=ports[0],
-        keycloak_port=ports[1],
-        service_ports=dict(
-            zip(["scheduler", "fetcher", "reconciler", "confluence-writer"], ports[2:], strict=True)
-        ),
-        users=20,
-        groups=2,
-        memberships=40,
-        topic_prefix=f"e2e-{tag}.",
-        key_prefix=f"e2e-{tag}:",
-    )
-    try:
-        up(s)
+def stack(tmp_path: Path, stack_env: dict[str, str]) -> Iterator[Stack]:
+    with running_stack(tmp_path, users=20, groups=2, memberships=40) as s:
         yield s
-    finally:
-        down(s)
 
 
 def _confluence_user(stack: Stack, username: str) -> dict[str, Any] | None:
