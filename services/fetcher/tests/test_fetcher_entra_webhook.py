@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as redis
-import uvicorn
 from aiokafka import AIOKafkaConsumer
 from fetcher_support import hooks
 from test_fetcher_entra_connector import GRAPH, SECRET, SECRET_ENV, make_sim
@@ -30,7 +29,7 @@ from roster.shared import topics
 from roster.shared.config import RosterConfig
 from roster.shared.messages.codec import decode
 from roster.shared.messages.sync import SyncRequested
-from roster.simulators.common.serving import free_port
+from roster.simulators.common.serving import Servers, free_port
 from roster.simulators.entra import EntraSimulator
 
 pytestmark = pytest.mark.integration
@@ -98,12 +97,8 @@ async def running_fetcher() -> AsyncIterator[Fetcher]:
     idp = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim), base_url=GRAPH)
     ctl = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim), base_url=GRAPH)
     app = build_app(config(prefix, public, sim), http_client=idp, hooks=hooks())
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=5
-        )
-    )
-    task = asyncio.create_task(server.serve())
+    servers = Servers()
+    await servers.start(app, port)
     try:
         await wait_for(
             lambda: asyncio.sleep(0, len(sim.state.subscriptions.active()) == 2),
@@ -112,8 +107,7 @@ async def running_fetcher() -> AsyncIterator[Fetcher]:
         )
         yield Fetcher(public, sim, ctl, prefix, client)
     finally:
-        server.should_exit = True
-        await task
+        await servers.close()
         keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
         if keys:
             await client.delete(*keys)

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as redis
-import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fetcher_support import hooks
 from google_fetcher_support import BASE_URL, asgi, make_sim, write_key
@@ -29,7 +28,7 @@ from roster.shared.config import RosterConfig
 from roster.shared.messages.codec import decode, encode, headers
 from roster.shared.messages.directory import MembershipAdded, SnapshotCompleted, UserChanged
 from roster.shared.messages.sync import SyncRequested
-from roster.simulators.common.serving import free_port
+from roster.simulators.common.serving import Servers, free_port
 from roster.simulators.google import GoogleSimulator
 
 pytestmark = pytest.mark.integration
@@ -96,19 +95,14 @@ async def running_fetcher(tmp_path: Path) -> AsyncIterator[Fetcher]:
     public = f"http://127.0.0.1:{port}"
     idp = asgi(sim)
     app = build_app(config(prefix, key, public), http_client=idp, hooks=hooks())
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=5
-        )
-    )
-    task = asyncio.create_task(server.serve())
+    servers = Servers()
+    await servers.start(app, port)
     ctl = asgi(sim)
     try:
         await wait_for(lambda: _ready(public), "the fetcher to be ready", 60)
         yield Fetcher(public, sim, ctl, prefix, client)
     finally:
-        server.should_exit = True
-        await task
+        await servers.close()
         await sim.state.channels.close()
         await client.delete(f"{prefix}fetcher:google:gw:channels")
         await ctl.aclose()

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as redis
-import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fetcher_support import hooks
 from test_fetcher_okta_support import TOKEN, TOKEN_ENV, client_for, make_sim
@@ -30,7 +29,7 @@ from roster.shared.config import RosterConfig
 from roster.shared.messages.codec import decode, encode, headers
 from roster.shared.messages.directory import MembershipAdded, SnapshotCompleted, UserChanged
 from roster.shared.messages.sync import SyncRequested
-from roster.simulators.common.serving import free_port
+from roster.simulators.common.serving import Servers, free_port
 from roster.simulators.okta import OktaSimulator
 
 pytestmark = pytest.mark.integration
@@ -97,20 +96,15 @@ async def running_fetcher() -> AsyncIterator[Fetcher]:
     public = f"http://127.0.0.1:{port}"
     idp = client_for(sim)
     app = build_app(config(prefix, public), http_client=idp, hooks=hooks())
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=5
-        )
-    )
-    task = asyncio.create_task(server.serve())
+    servers = Servers()
+    await servers.start(app, port)
     ctl = client_for(sim)
     try:
         await wait_for(lambda: _ready(public), "the fetcher to be ready", 60)
         yield Fetcher(public, sim, ctl, prefix)
     finally:
         await sim.state.hooks.drain()
-        server.should_exit = True
-        await task
+        await servers.close()
         keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
         if keys:
             await client.delete(*keys)

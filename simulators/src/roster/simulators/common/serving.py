@@ -1,6 +1,8 @@
 """Serve a simulator under real uvicorn on a free loopback port, for tests and benchmarks.
 
-Real sockets matter: dropped connections and latency faults only look real over TCP.
+Real sockets matter: dropped connections and latency faults only look real over TCP. A
+stopping server waits at most `SHUTDOWN_SECONDS` for open connections, so a client that
+keeps one open can never hang a test's teardown.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import socket
 
 import uvicorn
 from starlette.types import ASGIApp
+
+SHUTDOWN_SECONDS = 5
 
 
 def free_port() -> int:
@@ -24,9 +28,16 @@ class Servers:
     def __init__(self) -> None:
         self._running: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
 
-    async def start(self, app: ASGIApp) -> str:
-        port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical")
+    async def start(self, app: ASGIApp, port: int | None = None) -> str:
+        """Serve `app` on `port` (a free one when None); returns its base URL."""
+        port = port or free_port()
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="critical",
+            timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+        )
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
         for _ in range(500):
