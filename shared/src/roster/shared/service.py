@@ -7,6 +7,7 @@ FastAPI app this returns.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,6 +24,15 @@ from roster.shared.kafka import KafkaRuntime
 
 Hook = Callable[[], Awaitable[Any]]
 log = structlog.get_logger()
+STOP_STEP_SECONDS = 15.0
+"""Longest one shutdown step may take: a stop never hangs on a stuck consumer or task."""
+
+
+async def _bounded(step: Awaitable[Any], what: str) -> None:
+    try:
+        await asyncio.wait_for(step, STOP_STEP_SECONDS)
+    except TimeoutError:
+        log.warning("shutdown step timed out", step=what, seconds=STOP_STEP_SECONDS)
 
 
 def create_service_app(
@@ -48,9 +58,9 @@ def create_service_app(
             yield
         finally:
             for hook in stops:
-                await hook()
-            await runtime.stop()
-            await redis_client.aclose()
+                await _bounded(hook(), "stop hook")
+            await _bounded(runtime.stop(), "kafka runtime stop")
+            await _bounded(redis_client.aclose(), "redis close")
             log.info("service stopped", service=service)
 
     app = FastAPI(title=title or f"roster {service}", lifespan=lifespan)
