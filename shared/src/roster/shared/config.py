@@ -22,6 +22,7 @@ from roster.shared.settings.google import GoogleSettings
 from roster.shared.settings.okta import OktaSettings
 from roster.shared.settings.rules import AttributeMapping, CleanupSettings, Correlation, GroupRules
 from roster.shared.settings.safety import SafetySettings
+from roster.shared.settings.scheduler import RetentionSettings, SchedulerAuth, ScheduleSettings
 from roster.shared.settings.scim import ScimSettings
 
 __all__ = ["SecretRef", "Section"]
@@ -117,6 +118,8 @@ class DirectorySettings(Section):
     cleanup: CleanupSettings | None = None
     safety: SafetySettings = SafetySettings()
     """Mass-change limits that hold a run for approval (`settings.safety`)."""
+    schedule: ScheduleSettings = ScheduleSettings()
+    """Cron schedules of full and incremental syncs and of the cleanup job."""
 
     @model_validator(mode="after")
     def _kind_section(self) -> DirectorySettings:
@@ -155,7 +158,13 @@ class ReconcilerSettings(Section):
 
 class SchedulerSettings(Section):
     http: HttpSettings = HttpSettings(port=8100)
-    result_retention_days: int = Field(default=30, ge=1)
+    auth: SchedulerAuth = SchedulerAuth()
+    """Bearer tokens and roles of the admin API and web UI (`settings.scheduler`)."""
+    retention: RetentionSettings = RetentionSettings()
+    """How many runs and how many days of run history Redis keeps."""
+    fetcher_url: str = "http://127.0.0.1:8101"
+    """Where the fetcher serving a directory answers connection checks; `{directory}` in
+    it is replaced by the directory id (one fetcher per directory, as in the Helm chart)."""
 
 
 class RosterConfig(BaseSettings):
