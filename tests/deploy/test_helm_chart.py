@@ -121,6 +121,8 @@ def pod_config(rendered: list[dict[str, Any]], deployment: str) -> RosterConfig:
         for directory in config.directories:
             assert directory.keycloak is not None
             directory.keycloak.client_secret.reveal()
+        for api_token in config.scheduler.auth.tokens:
+            api_token.token.reveal()
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -136,6 +138,15 @@ def test_each_pod_loads_a_valid_configuration(rendered: list[dict[str, Any]]) ->
     assert writer.kafka.bootstrap_servers.startswith("kafka-0")
     scheduler = pod_config(rendered, "rel-roster-scheduler")
     assert scheduler.scheduler.http.port == 8100
+    # connection checks go to each directory's own fetcher Service
+    assert scheduler.scheduler.fetcher_url == "http://rel-roster-fetcher-{directory}:8101"
+    assert "rel-roster-fetcher-corp" in objects(rendered, "Service")
+    assert [(t.name, t.role) for t in scheduler.scheduler.auth.tokens] == [
+        ("ops", "operator"),
+        ("grafana", "viewer"),
+    ]
+    assert scheduler.scheduler.retention.max_runs == 500
+    assert scheduler.directory("corp").schedule.full == "0 2 * * *"
 
 
 def test_secrets_come_only_from_secret_refs(rendered: list[dict[str, Any]]) -> None:
@@ -148,6 +159,7 @@ def test_secrets_come_only_from_secret_refs(rendered: list[dict[str, Any]]) -> N
         }
         assert refs["CONFLUENCE_TOKEN"] == {"name": "roster-confluence", "key": "token"}
         assert refs["KEYCLOAK_CLIENT_SECRET"] == {"name": "roster-keycloak", "key": "client-secret"}
+        assert refs["ROSTER_OPS_TOKEN"] == {"name": "roster-admin", "key": "operator-token"}
 
 
 def test_ingress_routes_the_ui_and_each_directorys_webhooks(rendered: list[dict[str, Any]]) -> None:
