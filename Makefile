@@ -6,7 +6,7 @@ USERS ?= 1000
 IDP ?= keycloak
 SCENARIO ?= normal
 
-.PHONY: tools bootstrap up down stack-up stack-down test lint demo bench bench-writer bench-scim clean
+.PHONY: tools bootstrap up down stack-up stack-down test lint demo bench bench-writer bench-sink bench-scim clean
 
 bootstrap:            ## install uv (from PyPI) and the locked Python environment
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
@@ -41,10 +41,13 @@ demo: bootstrap       ## full sync of a simulated directory into the Confluence 
 	$(UV) run --frozen python scripts/demo.py --users $(USERS) --idp $(IDP) --scenario $(SCENARIO); rc=$$?; \
 	if [ $$started = 1 ]; then scripts/stack.sh stop >/dev/null 2>&1; fi; exit $$rc
 
-bench: bench-writer bench-scim   ## all benchmarks (each prints one JSON line)
+bench: bench-writer bench-sink bench-scim   ## all benchmarks (each prints one JSON line)
 
 bench-writer: stack-up  ## writer pace against the simulator: unlimited, then limited to 100 requests/s
 	eval "$$(scripts/stack.sh env)" && $(UV) run --frozen python scripts/bench_writer.py
+
+bench-sink: stack-up  ## results/s the scheduler's run sink stores from Kafka (to compare with bench-writer)
+	eval "$$(scripts/stack.sh env)" && $(UV) run --frozen python scripts/bench_sink.py
 
 bench-scim: stack-up  ## SCIM requests/s of the fetcher (mixed create / patch / filter) on the local stack
 	eval "$$(scripts/stack.sh env)" && $(UV) run --frozen python scripts/bench_scim.py
