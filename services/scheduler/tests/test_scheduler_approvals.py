@@ -14,9 +14,10 @@ from typing import Any, cast
 import httpx
 import pytest
 import redis.asyncio as redis
-from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi import FastAPI
 
 from roster.scheduler.approvals import approvals_router
+from roster.scheduler.auth import Authenticator, Guard
 from roster.scheduler.runs import RunStore
 from roster.scheduler.sink import Sink
 from roster.shared import topics
@@ -26,6 +27,7 @@ from roster.shared.messages.base import Message
 from roster.shared.messages.decisions import RunApproved, RunRejected
 from roster.shared.messages.runs import PlanSummary, RunCompleted, RunHeld, RunPlanned
 from roster.shared.redisdb import Keys
+from roster.shared.settings.scheduler import SchedulerAuth
 
 SUMMARY = PlanSummary(deactivate_users=7)
 
@@ -156,24 +158,37 @@ async def test_rejection_closes_the_run_and_frees_the_directory(world: World) ->
     assert (await world.client.post("/api/v1/runs/r1/approve")).status_code == 409
 
 
-async def test_the_router_takes_the_callers_dependencies(world: World) -> None:
-    def token(authorization: str = Header("")) -> None:
-        if authorization != "Bearer s3cret":
-            raise HTTPException(401, "no")
-
+async def test_the_router_checks_roles_and_records_the_token_name(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("T_OPS", "ops-secret")
+    monkeypatch.setenv("T_VIEW", "view-secret")
+    auth = SchedulerAuth(
+        tokens=[
+            {"name": "alice", "role": "operator", "token": {"env": "T_OPS"}},
+            {"name": "victor", "role": "viewer", "token": {"env": "T_VIEW"}},
+        ]
+    )
     app = FastAPI()
     runtime = cast(KafkaRuntime, world.runtime)
     config = RosterConfig(redis={"key_prefix": world.keys("")})
-    guarded = approvals_router(
-        config, runtime, world.store, dependencies=[Depends(token)], client=world.redis
+    guard = Guard(Authenticator(auth))
+    app.include_router(
+        approvals_router(config, runtime, world.store, guard=guard, client=world.redis)
     )
-    app.include_router(guarded)
     await held(world)
     transport = httpx.ASGITransport(app=app)
+    url = "/api/v1/runs/r1/approve"
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        assert (await http.post("/api/v1/runs/r1/approve")).status_code == 401
-        ok = await http.post("/api/v1/runs/r1/approve", headers={"Authorization": "Bearer s3cret"})
+        assert (await http.post(url)).status_code == 401
+        assert (await http.get("/api/v1/runs/r1/plan")).status_code == 401
+        viewer = {"Authorization": "Bearer view-secret"}
+        assert (await http.get("/api/v1/runs/r1/plan", headers=viewer)).status_code == 200
+        assert (await http.post(url, headers=viewer)).status_code == 403
+        operator = {"Authorization": "Bearer ops-secret"}
+        ok = await http.post(url, headers=operator, json={"by": "someone-else"})
         assert ok.status_code == 202
+    assert [m.by for m in decisions(world)] == ["alice"]
 
 
 def test_decisions_travel_on_their_own_topic() -> None:

@@ -9,11 +9,8 @@ Also the seeding helpers the browser tests (test_scheduler_ui_browser.py) share.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +21,7 @@ import pytest
 import redis.asyncio as redis
 from fastapi import FastAPI
 
+from roster.scheduler.auth import Authenticator, csrf_token_for
 from roster.scheduler.runs import RunStore
 from roster.scheduler.sink import Sink
 from roster.scheduler.ui import mount_ui, views
@@ -35,9 +33,13 @@ from roster.shared.messages.decisions import RunApproved
 from roster.shared.messages.results import CommandFailed, CommandSucceeded
 from roster.shared.messages.runs import PlanSummary, RunHeld
 from roster.shared.redisdb import Keys
+from roster.shared.settings.scheduler import SchedulerAuth
 
 OPERATOR, VIEWER = "op-token-1234567890", "view-token-1234567890"
-DIRECTORIES = [{"id": "corp", "kind": "ldap"}, {"id": "partners", "kind": "onelogin"}]
+DIRECTORIES = [
+    {"id": "corp", "kind": "ldap", "schedule": {"full": "30 3 * * *", "spread_seconds": 0}},
+    {"id": "partners", "kind": "onelogin"},
+]
 HELD_SUMMARY = PlanSummary(delete_users=1, deactivate_users=2, remove_memberships=1)
 
 
@@ -126,41 +128,17 @@ async def seed_held_run(
     )
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The auth contract's principal: a name and a role (viewer < operator)."""
-
-    name: str
-    role: str
-
-    def can(self, role: str) -> bool:
-        return role == "viewer" or self.role == role
-
-
-CSRF_KEY = secrets.token_bytes(32)
-
-
-def csrf_token_for(token: str) -> str:
-    """The auth contract's CSRF token of a session: keyed, derived from its API token."""
-    return hmac.new(CSRF_KEY, token.encode(), hashlib.sha256).hexdigest()
-
-
-class Tokens:
-    """An authenticator over a fixed token table (the UI needs only `identify`)."""
-
-    def __init__(self, table: dict[str, Principal]) -> None:
-        self.table = table
-
-    def identify(self, token: str) -> Principal | None:
-        return self.table.get(token)
-
-
-TOKENS = Tokens(
-    {
-        OPERATOR: Principal(name="olga", role="operator"),
-        VIEWER: Principal(name="vic", role="viewer"),
-    }
+os.environ["ROSTER_TEST_UI_OPERATOR"] = OPERATOR
+os.environ["ROSTER_TEST_UI_VIEWER"] = VIEWER
+TOKENS = Authenticator(
+    SchedulerAuth(
+        tokens=[
+            {"name": "olga", "role": "operator", "token": {"env": "ROSTER_TEST_UI_OPERATOR"}},
+            {"name": "vic", "role": "viewer", "token": {"env": "ROSTER_TEST_UI_VIEWER"}},
+        ]
+    )
 )
+"""The scheduler's own authenticator over two tokens (as `scheduler.auth` configures it)."""
 
 
 # ---------------------------------------------------------------- the HTTP world ----
@@ -358,6 +336,8 @@ async def test_dashboard_shows_directories_health_and_latest_runs(world: World) 
     assert 's-unhealthy">unhealthy' in page  # partners answers not ok
     assert "run-done" in page
     assert "4 / 4" in page  # progress done / commands
+    assert "03:30" in page  # corp's next full sync (cron 30 3 * * *, UTC)
+    assert page.count("<td>—</td>") == 1  # partners has no schedule
 
 
 async def test_run_page_filters_results(world: World) -> None:

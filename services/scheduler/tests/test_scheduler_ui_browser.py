@@ -42,7 +42,6 @@ from test_scheduler_ui import (
     OPERATOR,
     TOKENS,
     VIEWER,
-    csrf_token_for,
     seed_finished_run,
     seed_held_run,
 )
@@ -136,7 +135,7 @@ async def served() -> AsyncIterator[Served]:
     await require_kafka()
     prefix = f"tui{uuid.uuid4().hex[:10]}."
     config = scheduler_config(prefix)
-    app = build_app(config, authenticator=TOKENS, csrf_token_for=csrf_token_for)
+    app = build_app(config, authenticator=TOKENS)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -10,15 +10,14 @@ which executes or closes the run. Routes are thin: the decision itself is the re
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as redis
-from fastapi import APIRouter, Body, HTTPException
-from fastapi.params import Depends
+from fastapi import APIRouter, Body, Depends, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from roster.scheduler.auth import ANONYMOUS, OPEN, Guard, Principal
 from roster.scheduler.runs import RunStore
 from roster.shared import topics
 from roster.shared.config import RosterConfig
@@ -31,7 +30,7 @@ class DecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     by: str = "api"
-    """Who decides (an authenticated caller's name replaces it when auth is on)."""
+    """Who decides; with auth on, the caller's token name is recorded instead."""
     comment: str = ""
 
 
@@ -83,14 +82,16 @@ def approvals_router(
     runtime: KafkaRuntime,
     store: RunStore,
     *,
-    dependencies: Sequence[Depends] = (),
+    guard: Guard = OPEN,
     client: redis.Redis | None = None,
 ) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", dependencies=list(dependencies))
+    """The plan (viewer) and approve / reject (operator) routes."""
+    router = APIRouter(prefix="/api/v1")
+    viewer, operator = Depends(guard.viewer), Depends(guard.operator)
     plans = PlanReader(client or connect(config.redis), Keys(config.redis.key_prefix))
 
     @router.get("/runs/{run_id}/plan")
-    async def run_plan(run_id: str) -> dict[str, Any]:
+    async def run_plan(run_id: str, caller: Principal = viewer) -> dict[str, Any]:
         """The stored plan of a dry or held run: status, hold reason, summary, per-user
         changes with their reasons, commands, links."""
         document = await plans.plan(run_id)
@@ -100,18 +101,25 @@ def approvals_router(
             raise HTTPException(404, f"no run {run_id}")
         raise HTTPException(404, f"run {run_id} has no stored plan (only dry and held runs)")
 
-    async def decide(run_id: str, body: DecisionBody, decision: type[RunDecision]) -> JSONResponse:
-        verb = await decide_run(store, runtime, run_id, decision, by=body.by, comment=body.comment)
+    async def decide(
+        principal: Principal, run_id: str, body: DecisionBody, decision: type[RunDecision]
+    ) -> JSONResponse:
+        by = body.by if principal is ANONYMOUS else principal.name
+        verb = await decide_run(store, runtime, run_id, decision, by=by, comment=body.comment)
         return JSONResponse({"run_id": run_id, "decision": verb}, status_code=202)
 
     @router.post("/runs/{run_id}/approve", status_code=202)
-    async def approve(run_id: str, body: DecisionBody | None = Body(None)) -> JSONResponse:  # noqa: B008
+    async def approve(
+        run_id: str, body: DecisionBody | None = Body(None), principal: Principal = operator
+    ) -> JSONResponse:
         """Execute a held run's stored plan (once)."""
-        return await decide(run_id, body or DecisionBody(), RunApproved)
+        return await decide(principal, run_id, body or DecisionBody(), RunApproved)
 
     @router.post("/runs/{run_id}/reject", status_code=202)
-    async def reject(run_id: str, body: DecisionBody | None = Body(None)) -> JSONResponse:  # noqa: B008
+    async def reject(
+        run_id: str, body: DecisionBody | None = Body(None), principal: Principal = operator
+    ) -> JSONResponse:
         """Close a held run without executing it (status rejected)."""
-        return await decide(run_id, body or DecisionBody(), RunRejected)
+        return await decide(principal, run_id, body or DecisionBody(), RunRejected)
 
     return router

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, cast
 
 import redis.asyncio as redis
@@ -97,23 +99,155 @@ class RunStore:
         return bool(await self._complete(keys=keys, args=[time.time()]))
 
     async def get(self, run_id: str) -> dict[str, Any] | None:
-        raw = cast(dict[str, str], await self._r.hgetall(self._run(run_id)))
-        if not raw:
-            return None
-        run: dict[str, Any] = {"run_id": run_id}
-        for key, value in raw.items():
-            run[key] = _unflat(key, value)
-        run["done"] = await self._r.hlen(self._results(run_id))
-        return run
+        found = await self._many([run_id])
+        return found[0] if found else None
 
     async def recent(self, limit: int = 50) -> list[dict[str, Any]]:
-        ids = cast(list[str], await self._r.zrevrange(self._k("runs", "index"), 0, limit - 1))
-        runs = [await self.get(i) for i in ids]
-        return [r for r in runs if r is not None]
+        return await self.find(RunFilter(limit=limit))
+
+    async def find(self, query: RunFilter) -> list[dict[str, Any]]:
+        """Runs matching `query`, newest first; reads the index a page at a time and stops
+        at `limit` matches (history is bounded by retention, so a miss scans at most that)."""
+        found: list[dict[str, Any]] = []
+        index, start, page = self._k("runs", "index"), 0, max(query.limit, 100)
+        low: float | str = query.since if query.since is not None else "-inf"
+        while len(found) < query.limit:
+            ids = cast(
+                list[str],
+                await self._r.zrevrangebyscore(index, "+inf", low, start=start, num=page),
+            )
+            if not ids:
+                break
+            start += len(ids)
+            for run in await self._many(ids):
+                if query.matches(run):
+                    found.append(run)
+        return found[: query.limit]
+
+    async def _many(self, ids: list[str]) -> list[dict[str, Any]]:
+        async with self._r.pipeline(transaction=False) as pipe:
+            for run_id in ids:
+                pipe.hgetall(self._run(run_id))
+                pipe.hlen(self._results(run_id))
+            replies = await pipe.execute()
+        runs = []
+        for run_id, raw, done in zip(ids, replies[::2], replies[1::2], strict=True):
+            if raw:
+                runs.append(_run_view(run_id, raw, done))
+        return runs
 
     async def results(self, run_id: str) -> list[dict[str, Any]]:
-        raw = await self._r.hvals(self._results(run_id))
-        return [json.loads(v) for v in raw]
+        return [json.loads(chunk) for chunk in await self._r.hvals(self._results(run_id))]
+
+    async def raw_results(self, run_id: str, chunk: int = 2000) -> AsyncIterator[list[str]]:
+        """The run's results as stored JSON texts, `chunk` at a time (HSCAN: Redis is never
+        asked for the whole hash at once, so a 100,000-result run streams in bounded memory).
+        HSCAN returns every field present for the whole scan, possibly more than once while
+        Redis rehashes; fields already sent are skipped, so each result comes once."""
+        cursor: int = 0
+        sent: set[str] = set()
+        while True:
+            cursor, found = await self._r.hscan(self._results(run_id), cursor, count=chunk)
+            values = cast(dict[str, str], found)
+            fresh = [text for field, text in values.items() if field not in sent]
+            sent.update(values)
+            if fresh:
+                yield fresh
+            if cursor == 0:
+                return
+
+    async def page_of_results(self, run_id: str, query: ResultFilter) -> tuple[int, list[Any]]:
+        """(matching count, one page) of a run's results, sorted by user then operation."""
+        rows = []
+        async for texts in self.raw_results(run_id):
+            for text in texts:
+                result = json.loads(text)
+                if query.matches(result):
+                    rows.append(result)
+        rows.sort(
+            key=lambda r: (r.get("username") or "", r.get("operation") or "", r["command_id"])
+        )
+        return len(rows), rows[query.offset : query.offset + query.limit]
+
+    async def expire(self, *, max_age_days: int, max_runs: int, now: float | None = None) -> int:
+        """Remove runs older than `max_age_days` and all but the newest `max_runs`, with
+        their results; a run still holding its directory's lock is kept. Returns the count."""
+        index = self._k("runs", "index")
+        cutoff = (now if now is not None else time.time()) - max_age_days * 86400
+        old = cast(list[str], await self._r.zrangebyscore(index, "-inf", f"({cutoff}"))
+        extra = cast(list[str], await self._r.zrevrange(index, max_runs, -1))
+        removed = 0
+        for run_id in dict.fromkeys(old + extra):
+            raw = cast(dict[str, str], await self._r.hgetall(self._run(run_id)))
+            lock = self._k("lock", "sync", raw.get("directory", ""))
+            if raw.get("status") in ("running", "held") and await self._r.get(lock) == run_id:
+                continue
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.zrem(index, run_id)
+                pipe.unlink(self._run(run_id), self._results(run_id))
+                await pipe.execute()
+            removed += 1
+        return removed
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    directory: str | None = None
+    status: str | None = None
+    trigger: str | None = None
+    since: float | None = None
+    """Only runs started at or after this time (epoch seconds)."""
+    limit: int = 50
+
+    def matches(self, run: dict[str, Any]) -> bool:
+        return all(
+            wanted is None or run.get(field) == wanted
+            for field, wanted in (
+                ("directory", self.directory),
+                ("status", self.status),
+                ("trigger", self.trigger),
+            )
+        )
+
+
+def result_status(result: dict[str, Any]) -> str:
+    """failed, noop (nothing had to change) or applied."""
+    if result.get("type") == "CommandFailed":
+        return "failed"
+    return "noop" if result.get("noop") else "applied"
+
+
+@dataclass(frozen=True)
+class ResultFilter:
+    status: str | None = None
+    """applied, noop or failed."""
+    operation: str | None = None
+    user: str | None = None
+    """Case-insensitive substring of the username."""
+    limit: int = 100
+    offset: int = 0
+
+    def matches(self, result: dict[str, Any]) -> bool:
+        if self.status is not None and result_status(result) != self.status:
+            return False
+        if self.operation is not None and result.get("operation") != self.operation:
+            return False
+        needle = (self.user or "").strip().lower()
+        return not needle or needle in (result.get("username") or "").lower()
+
+
+def _result_order(result: dict[str, Any]) -> tuple[str, str, str]:
+    return (result.get("username") or "", result.get("operation") or "", result["command_id"])
+
+
+def _run_view(run_id: str, raw: dict[str, str], done: int) -> dict[str, Any]:
+    run: dict[str, Any] = {"run_id": run_id}
+    for key, value in raw.items():
+        run[key] = _unflat(key, value)
+    run["done"] = done
+    commands = run.get("commands")
+    run["progress"] = round(min(done / commands, 1.0), 4) if commands else None
+    return run
 
 
 def _flat(value: Any) -> str | int | float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import inspect
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,7 +27,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from roster.scheduler.approvals import PlanReader, decide_run
+from roster.scheduler.auth import SESSION_COOKIE
+from roster.scheduler.health import check
+from roster.scheduler.health import state as health_state
 from roster.scheduler.runs import RunStore
+from roster.scheduler.schedules import next_runs
 from roster.scheduler.ui import views
 from roster.shared.config import RosterConfig
 from roster.shared.kafka import KafkaRuntime
@@ -34,10 +39,6 @@ from roster.shared.messages.decisions import RunApproved, RunDecision, RunReject
 from roster.shared.redisdb import Keys
 
 HERE = Path(__file__).parent
-SESSION_COOKIE = "roster_session"
-"""The session cookie; its value is the API token (HttpOnly, SameSite=Strict)."""
-DEFAULT_FETCHER_URL = "http://127.0.0.1:8101"
-HEALTH_TIMEOUT = 3.0
 DOWNLOAD_PATH = "/api/v1/runs/{run_id}/results/download"
 
 
@@ -59,11 +60,6 @@ class LoginRequired(Exception):
 def static_files() -> StaticFiles:
     """The UI's CSS, to mount at `/ui/static`."""
     return StaticFiles(directory=HERE / "static")
-
-
-def fetcher_url(config: RosterConfig) -> str:
-    url = getattr(config.scheduler, "fetcher_url", None)
-    return str(url or DEFAULT_FETCHER_URL).rstrip("/")
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -91,7 +87,6 @@ def ui_router(
     templates.env.globals.update(when=views.when, duration=views.duration)
     templates.env.globals["progress"] = views.progress
     plans = PlanReader(client, Keys(config.redis.key_prefix))
-    fetcher = fetcher_url(config)
 
     async def identify(token: str | None) -> Principal | None:
         if not token:
@@ -124,19 +119,10 @@ def ui_router(
         return templates.TemplateResponse(request, name, base | context, status_code=status_code)
 
     async def health(directory: str) -> str:
-        url = f"{fetcher}/api/v1/directories/{directory}/check"
-        try:
-            if http is not None:
-                response = await http.get(url, timeout=HEALTH_TIMEOUT)
-            else:
-                async with httpx.AsyncClient(timeout=HEALTH_TIMEOUT) as one:
-                    response = await one.get(url)
-            body = response.json()
-        except (httpx.HTTPError, ValueError):
-            return "unknown"
-        if not isinstance(body, dict) or "ok" not in body:
-            return "unknown"
-        return "healthy" if body["ok"] is True else "unhealthy"
+        if http is not None:
+            return health_state(await check(http, config, directory))
+        async with httpx.AsyncClient() as one:
+            return health_state(await check(one, config, directory))
 
     @router.get("/login", response_class=HTMLResponse)
     async def login_form(request: Request) -> Response:
@@ -167,9 +153,11 @@ def ui_router(
         directories = []
         for directory, state in zip(config.directories, checks, strict=True):
             last = next((r for r in runs if r.get("directory") == directory.id), None)
+            upcoming = next_runs(directory, time.time())
             directories.append(
-                {"id": directory.id, "kind": directory.kind, "health": state, "last": last}
-            )
+                {"id": directory.id, "kind": directory.kind, "health": state, "last": last,
+                 "next": min(upcoming.values(), default=None)}
+            )  # fmt: skip
         held = sum(1 for r in runs if r.get("status") == "held")
         context = {"user": user, "directories": directories, "runs": runs[:10], "held": held}
         return render(request, "dashboard.html", context)

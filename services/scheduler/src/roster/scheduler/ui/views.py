@@ -9,16 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from roster.scheduler.runs import result_status
+
 PAGE_SIZE = 50
 RISK = {"DeleteUser": 0, "DeleteGroup": 0, "DeactivateUser": 1, "RemoveMembership": 2}
 """Rank of a change: lower is riskier; changes not listed are not risky."""
-
-
-def result_status(result: dict[str, Any]) -> str:
-    """failed, noop (nothing had to change) or applied."""
-    if result.get("type") == "CommandFailed":
-        return "failed"
-    return "noop" if result.get("noop") else "applied"
 
 
 @dataclass(frozen=True)
