@@ -19,17 +19,19 @@ import httpx
 import redis
 
 sys.path.insert(0, os.path.dirname(__file__))
-from localstack import Stack, down, up
+from localstack import Stack, api_headers, down, up
 
 
 def sync(api: str, directory: str, timeout: float = 1800) -> dict[str, Any]:
-    started = httpx.post(f"{api}/api/v1/syncs", json={"directory": directory, "trigger": "demo"})
+    body = {"directory": directory, "trigger": "demo"}
+    started = httpx.post(f"{api}/api/v1/syncs", json=body, headers=api_headers(), timeout=30)
     started.raise_for_status()
     run_id = started.json()["run_id"]
     deadline = time.monotonic() + timeout
     last_done = -1
     while time.monotonic() < deadline:
-        run: dict[str, Any] = httpx.get(f"{api}/api/v1/runs/{run_id}").json()
+        url = f"{api}/api/v1/runs/{run_id}"
+        run: dict[str, Any] = httpx.get(url, headers=api_headers(), timeout=30).json()
         if run.get("status") not in (None, "running"):
             return run
         if run.get("done") != last_done and run.get("commands"):

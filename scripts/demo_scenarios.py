@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, os.path.dirname(__file__))
-from localstack import Stack, down, up
+from localstack import Stack, api_headers, down, up
 
 DEACTIVATIONS = frozenset({"disable_user", "rpc:deactivateUser"})
 WRITE_EFFECTS = frozenset({"applied", "noop"})
@@ -27,7 +27,8 @@ WRITE_EFFECTS = frozenset({"applied", "noop"})
 
 def start(api: str, directory: str, *, dry_run: bool = False) -> str:
     body = {"directory": directory, "trigger": "demo", "dry_run": dry_run}
-    response = httpx.post(f"{api}/api/v1/syncs", json=body, timeout=30).raise_for_status()
+    url = f"{api}/api/v1/syncs"
+    response = httpx.post(url, json=body, headers=api_headers(), timeout=30).raise_for_status()
     return str(response.json()["run_id"])
 
 
@@ -35,11 +36,16 @@ def wait(api: str, run_id: str, *, until_not: tuple[str, ...], timeout: float = 
     """Poll the run until its status leaves `until_not` (and is set)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        run = httpx.get(f"{api}/api/v1/runs/{run_id}", timeout=30).json()
+        run = httpx.get(f"{api}/api/v1/runs/{run_id}", headers=api_headers(), timeout=30).json()
         if run.get("status") not in (None, *until_not):
             return run
         time.sleep(0.5)
     raise RuntimeError(f"run {run_id} still {until_not} after {timeout:.0f} s")
+
+
+def get_plan(api: str, run_id: str) -> Any:
+    url = f"{api}/api/v1/runs/{run_id}/plan"
+    return httpx.get(url, headers=api_headers(), timeout=60).raise_for_status().json()
 
 
 def confluence_log(stack: Stack) -> list[dict[str, Any]]:
@@ -66,10 +72,11 @@ def empty_idp(stack: Stack) -> dict[str, Any]:
     run_id = start(api, stack.directory_id)
     second = wait(api, run_id, until_not=("running",))
     before = deactivations(confluence_log(stack)[mark:])
-    plan = httpx.get(f"{api}/api/v1/runs/{run_id}/plan", timeout=60).raise_for_status().json()
+    plan = get_plan(api, run_id)
     approve_started = time.monotonic()
-    httpx.post(f"{api}/api/v1/runs/{run_id}/approve", json={"by": "demo"}, timeout=30)
-    again = httpx.post(f"{api}/api/v1/runs/{run_id}/approve", json={"by": "demo"}, timeout=30)
+    approve = f"{api}/api/v1/runs/{run_id}/approve"
+    httpx.post(approve, json={"by": "demo"}, headers=api_headers(), timeout=30)
+    again = httpx.post(approve, json={"by": "demo"}, headers=api_headers(), timeout=30)
     done = wait(api, run_id, until_not=("held", "running"))
     after = deactivations(confluence_log(stack)[mark:])
     return {
@@ -92,7 +99,7 @@ def dry_run(stack: Stack) -> dict[str, Any]:
     mark = len(confluence_log(stack))
     run_id = start(api, stack.directory_id, dry_run=True)
     run = wait(api, run_id, until_not=("running",))
-    plan = httpx.get(f"{api}/api/v1/runs/{run_id}/plan", timeout=60).raise_for_status().json()
+    plan = get_plan(api, run_id)
     executed = writes(confluence_log(stack)[mark:])
     explained = sum(1 for u in plan["users"] if u["reasons"] and u["changes"])
     return {

@@ -3,7 +3,10 @@
 Kafka and Redis come from `scripts/stack.sh`. `up` writes the demo configuration to
 `.stack/roster.yaml`, starts the Confluence and Keycloak simulators and the services (logs in
 `.stack/logs/`), waits until every service's `/readyz` answers 200 and prints the URLs;
-`down` stops them. Used by `make up` / `make down`, the demo and the end-to-end tests.
+`down` stops them. The scheduler's admin API and UI accept two demo tokens, `demo-operator`
+and `demo-viewer` (ROSTER_OPERATOR_TOKEN / ROSTER_VIEWER_TOKEN override them); scripts call
+the API with `api_headers()` (the operator's bearer). Used by `make up` / `make down`, the
+demo and the end-to-end tests.
 """
 
 from __future__ import annotations
@@ -29,6 +32,33 @@ SCIM_TOKEN_ENV = "ROSTER_SCIM_TOKEN"
 SCIM_DEMO_TOKEN = "roster-demo-scim-token-4c7e1f"
 """Demo bearer token of the `scim` directory (override with ROSTER_SCIM_TOKEN)."""
 SECRETS[SCIM_TOKEN_ENV] = SCIM_DEMO_TOKEN
+OPERATOR_TOKEN_ENV, VIEWER_TOKEN_ENV = "ROSTER_OPERATOR_TOKEN", "ROSTER_VIEWER_TOKEN"
+SECRETS[OPERATOR_TOKEN_ENV] = "demo-operator"
+SECRETS[VIEWER_TOKEN_ENV] = "demo-viewer"
+"""The admin API's demo tokens (override with ROSTER_OPERATOR_TOKEN / ROSTER_VIEWER_TOKEN)."""
+API_TOKENS = [
+    {"name": "demo-operator", "role": "operator", "token": {"env": OPERATOR_TOKEN_ENV}},
+    {"name": "demo-viewer", "role": "viewer", "token": {"env": VIEWER_TOKEN_ENV}},
+]
+
+
+def operator_token() -> str:
+    """The operator's admin API token, as the services get it (environment first)."""
+    return os.environ.get(OPERATOR_TOKEN_ENV, SECRETS[OPERATOR_TOKEN_ENV])
+
+
+def api_headers() -> dict[str, str]:
+    """Headers of a scheduler admin API call as the demo operator."""
+    return {"Authorization": f"Bearer {operator_token()}"}
+
+
+def shown_token() -> str:
+    """The operator token as `up` prints it: the demo default, or the variable's name when
+    ROSTER_OPERATOR_TOKEN overrides it (a chosen token is not printed)."""
+    token = operator_token()
+    return token if token == SECRETS[OPERATOR_TOKEN_ENV] else f"${OPERATOR_TOKEN_ENV}"
+
+
 SCIM_DIRECTORY = {"id": "scim", "kind": "scim", "scim": {"tokens": [{"env": SCIM_TOKEN_ENV}]}}
 
 
@@ -100,6 +130,15 @@ class Stack:
     def secrets(self) -> dict[str, str]:
         return {**SECRETS, **self.plugin.secrets}
 
+    @property
+    def operator_token(self) -> str:
+        return operator_token()
+
+    @property
+    def api_headers(self) -> dict[str, str]:
+        """Headers of a scheduler admin API call as the demo operator."""
+        return api_headers()
+
     def config(self) -> dict[str, object]:
         kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:39092")
         redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:36379/0")
@@ -111,8 +150,11 @@ class Stack:
                 "username": os.environ["CONFLUENCE_USER"],
                 "password": {"env": "CONFLUENCE_PASSWORD"},
             }
-        http = {name: {"http": {"port": port}} for name, port in self.service_ports.items()}
+        http: dict[str, dict[str, object]] = {
+            name: {"http": {"port": port}} for name, port in self.service_ports.items()
+        }
         writer = http.pop("confluence-writer")
+        http["scheduler"]["auth"] = {"tokens": API_TOKENS}
         return {
             "kafka": {"bootstrap_servers": kafka, "topic_prefix": self.topic_prefix},
             "redis": {"url": redis_url, "key_prefix": self.key_prefix},
@@ -218,7 +260,9 @@ def main() -> None:
         down(stack)
         return
     up(stack)
-    print(f"admin API     {stack.api}/api/v1/runs")
+    token = shown_token()
+    print(f"admin API     {stack.api}/api/v1/runs  (Authorization: Bearer {token})")
+    print(f"admin UI      {stack.api}/ui/  (token: {token})")
     print(f"confluence    {stack.confluence}")
     for label, url in stack.plugin.urls(stack).items():
         print(f"{label:<13} {url}")
@@ -228,6 +272,7 @@ def main() -> None:
     fetcher_url = f"http://127.0.0.1:{stack.service_ports['fetcher']}"
     print(f"scim          {fetcher_url}/scim/v2  (Authorization: Bearer {scim_token})")
     print(f"logs          {stack.logs}")
+    print(f"roster CLI    export ROSTER_API_TOKEN={token}")
 
 
 if __name__ == "__main__":

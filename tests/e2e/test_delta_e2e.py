@@ -49,10 +49,12 @@ def mark(stack: Stack) -> int:
 
 def delta_sync(stack: Stack, timeout: float = 120) -> dict[str, Any]:
     body = {"directory": "kc", "mode": "delta", "trigger": "test"}
-    run_id = httpx.post(f"{stack.api}/api/v1/syncs", json=body).raise_for_status().json()["run_id"]
+    answer = httpx.post(f"{stack.api}/api/v1/syncs", json=body, headers=stack.api_headers)
+    run_id = answer.raise_for_status().json()["run_id"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        run: dict[str, Any] = httpx.get(f"{stack.api}/api/v1/runs/{run_id}").json()
+        url = f"{stack.api}/api/v1/runs/{run_id}"
+        run: dict[str, Any] = httpx.get(url, headers=stack.api_headers).json()
         if run.get("status") not in (None, "running"):
             return run
         time.sleep(0.2)

@@ -79,16 +79,18 @@ def test_full_sync_then_idle_sync_writes_nothing(stack: Stack) -> None:
     assert by_name[gone["username"].lower()]["active"] is False
     assert by_name[renamed["username"].lower()]["displayName"].startswith("Renamed")
 
-    results = httpx.get(f"{stack.api}/api/v1/runs/{third['run_id']}/results").json()
+    url = f"{stack.api}/api/v1/runs/{third['run_id']}/results"
+    results = httpx.get(url, headers=stack.api_headers).json()
     assert {r["operation"] for r in results} == {"DeactivateUser", "UpdateUser"}
 
 
 def test_writer_killed_mid_sync_completes_without_double_writes(stack: Stack) -> None:
-    started = httpx.post(f"{stack.api}/api/v1/syncs", json={"directory": "kc"}).json()
+    body = {"directory": "kc"}
+    started = httpx.post(f"{stack.api}/api/v1/syncs", json=body, headers=stack.api_headers).json()
     run_id = started["run_id"]
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        run = httpx.get(f"{stack.api}/api/v1/runs/{run_id}").json()
+        run = httpx.get(f"{stack.api}/api/v1/runs/{run_id}", headers=stack.api_headers).json()
         if run.get("commands") and run["done"] >= 100:
             break
         time.sleep(0.05)
@@ -100,7 +102,7 @@ def test_writer_killed_mid_sync_completes_without_double_writes(stack: Stack) ->
 
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
-        run = httpx.get(f"{stack.api}/api/v1/runs/{run_id}").json()
+        run = httpx.get(f"{stack.api}/api/v1/runs/{run_id}", headers=stack.api_headers).json()
         if run.get("status") != "running":
             break
         time.sleep(0.5)

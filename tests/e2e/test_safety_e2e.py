@@ -47,31 +47,38 @@ def _active(stack: Stack) -> dict[str, bool]:
 
 def test_empty_idp_is_held_then_approved_once(stack: Stack) -> None:
     run_id, mark = _held_after_emptying(stack)
-    plan = httpx.get(f"{stack.api}/api/v1/runs/{run_id}/plan", timeout=30).json()
+    plan = httpx.get(
+        f"{stack.api}/api/v1/runs/{run_id}/plan", headers=stack.api_headers, timeout=30
+    ).json()
     assert plan["status"] == "held"
     planned = plan["summary"]["deactivate_users"]
     assert {u["outcome"] for u in plan["users"]} == {"deactivated"}
-    approve = f"{stack.api}/api/v1/runs/{run_id}/approve"
-    assert httpx.post(approve, json={"by": "e2e"}, timeout=30).status_code == 202
-    assert httpx.post(approve, json={"by": "e2e"}, timeout=30).status_code == 409
+    approve, operator = f"{stack.api}/api/v1/runs/{run_id}/approve", stack.api_headers
+    assert httpx.post(approve, json={"by": "e2e"}, headers=operator, timeout=30).status_code == 202
+    assert httpx.post(approve, json={"by": "e2e"}, headers=operator, timeout=30).status_code == 409
     done = wait(stack.api, run_id, until_not=("held", "running"), timeout=300)
     assert done["status"] == "succeeded", done
     assert done["done"] == done["commands"] == planned
     assert deactivations(confluence_log(stack)[mark:]) == planned
     active = _active(stack)
     assert sum(1 for name, on in active.items() if on and name != "admin") == 0
-    after = httpx.get(f"{stack.api}/api/v1/runs/{run_id}/plan", timeout=30).json()
+    after = httpx.get(
+        f"{stack.api}/api/v1/runs/{run_id}/plan", headers=stack.api_headers, timeout=30
+    ).json()
     assert (after["status"], after["decided_by"]) == ("approved", "e2e")
 
 
 def test_empty_idp_rejected_writes_nothing(stack: Stack) -> None:
     run_id, mark = _held_after_emptying(stack)
-    reject = httpx.post(f"{stack.api}/api/v1/runs/{run_id}/reject", timeout=30)
+    reject = httpx.post(
+        f"{stack.api}/api/v1/runs/{run_id}/reject", headers=stack.api_headers, timeout=30
+    )
     assert reject.status_code == 202
     done = wait(stack.api, run_id, until_not=("held", "running"), timeout=120)
     assert done["status"] == "rejected"
     assert writes(confluence_log(stack)[mark:]) == 0
-    assert httpx.post(f"{stack.api}/api/v1/runs/{run_id}/approve", timeout=30).status_code == 409
+    approve = f"{stack.api}/api/v1/runs/{run_id}/approve"
+    assert httpx.post(approve, headers=stack.api_headers, timeout=30).status_code == 409
     # the directory is free again: a new sync starts (and is held again: the IdP is empty)
     again = wait(stack.api, start(stack.api, "kc"), until_not=("running",), timeout=300)
     assert again["status"] == "held"

@@ -92,13 +92,22 @@ def test_scim_user_reaches_confluence_and_is_deactivated(stack: Stack) -> None:
     deadline = time.monotonic() + 60
     operations: set[str] = set()
     while time.monotonic() < deadline and not {"CreateUser", "DeactivateUser"} <= operations:
-        runs = httpx.get(f"{stack.api}/api/v1/runs", params={"limit": 200}, timeout=30).json()
+        runs = httpx.get(
+            f"{stack.api}/api/v1/runs",
+            params={"limit": 200},
+            headers=stack.api_headers,
+            timeout=30,
+        ).json()
         scim_runs = [r for r in runs if r.get("directory") == "scim"]
         assert scim_runs
         assert {r.get("trigger") for r in scim_runs} == {"scim"}
         operations = set()
         for run in scim_runs:
-            results = httpx.get(f"{stack.api}/api/v1/runs/{run['run_id']}/results", timeout=30)
+            results = httpx.get(
+                f"{stack.api}/api/v1/runs/{run['run_id']}/results",
+                headers=stack.api_headers,
+                timeout=30,
+            )
             operations |= {r["operation"] for r in results.json()}
         time.sleep(0.5)
     assert {"CreateUser", "DeactivateUser"} <= operations
