@@ -31,8 +31,19 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
-out = Console(soft_wrap=True)
+PIPED_WIDTH = 200
+"""Tables written to a pipe or file are this wide (a terminal's own width otherwise)."""
 DEFAULT_API = "http://127.0.0.1:8100"
+
+
+def show(table: Table) -> None:
+    """Print a table on stdout; never squeezed to 80 columns when piped."""
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=PIPED_WIDTH)
+    console.print(table)
+
+
 SERVICES = {
     "fetcher": "roster.fetcher.app",
     "reconciler": "roster.reconciler.app",
@@ -188,8 +199,8 @@ def runs_table(found: list[dict[str, Any]]) -> Table:
     table = Table(title=f"{len(found)} runs", title_justify="left")
     for column in ("run", "directory", "mode", "trigger", "status", "started (UTC)"):
         table.add_column(column, no_wrap=True)
-    table.add_column("duration", justify="right")
-    table.add_column("done/commands", justify="right")
+    table.add_column("duration", justify="right", no_wrap=True)
+    table.add_column("done/commands", justify="right", no_wrap=True)
     for run in found:
         table.add_row(
             str(run.get("run_id", "")),
@@ -223,7 +234,7 @@ def runs(
     if as_json:
         typer.echo(json.dumps(found))
         return
-    out.print(runs_table(found))
+    show(runs_table(found))
 
 
 def results_table(run_id: str, page: list[dict[str, Any]], total: str | None) -> Table:
@@ -277,7 +288,7 @@ def results(
         if value is not None:
             params[name] = value
     response = client.response("GET", f"/api/v1/runs/{run_id}/results", params=params)
-    out.print(results_table(run_id, response.json(), response.headers.get("x-total-count")))
+    show(results_table(run_id, response.json(), response.headers.get("x-total-count")))
 
 
 @app.command()
