@@ -315,6 +315,9 @@ def plan(
         typer.echo(f"  {user.get('username')}: {user.get('outcome')} [{changes}] {why}")
 
 
+BY_HELP = "Who decides, for the audit, when the API runs without auth (with a token, its name)"
+
+
 def _decide(verb: str, run_id: str, client: Api, by: str, as_json: bool) -> None:
     answer = client.call("POST", f"/api/v1/runs/{run_id}/{verb}", json={"by": by})
     typer.echo(json.dumps(answer) if as_json else f"run {run_id}: {answer.get('decision')}")
@@ -325,7 +328,7 @@ def approve(
     run_id: str,
     api: ApiOption = DEFAULT_API,
     token: TokenOption = None,
-    by: Annotated[str, typer.Option(help="Who approves (audit)")] = "cli",
+    by: Annotated[str, typer.Option(help=BY_HELP)] = "cli",
     as_json: JsonOption = False,
 ) -> None:
     """Approve a held run: its stored plan is executed once."""
@@ -337,7 +340,7 @@ def reject(
     run_id: str,
     api: ApiOption = DEFAULT_API,
     token: TokenOption = None,
-    by: Annotated[str, typer.Option(help="Who rejects (audit)")] = "cli",
+    by: Annotated[str, typer.Option(help=BY_HELP)] = "cli",
     as_json: JsonOption = False,
 ) -> None:
     """Reject a held run: nothing is executed, the run ends as rejected."""
