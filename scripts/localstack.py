@@ -59,6 +59,8 @@ def shown_token() -> str:
     return token if token == SECRETS[OPERATOR_TOKEN_ENV] else f"${OPERATOR_TOKEN_ENV}"
 
 
+DEMO_SCHEDULE: dict[str, object] = {"full": "0 2 * * *", "delta": "*/30 * * * *"}
+"""`make up`'s schedule of the IdP directory: a full sync nightly, a delta every 30 min."""
 SCIM_DIRECTORY = {"id": "scim", "kind": "scim", "scim": {"tokens": [{"env": SCIM_TOKEN_ENV}]}}
 
 
@@ -87,6 +89,9 @@ class Stack:
     memberships: int = 5000
     topic_prefix: str = ""
     key_prefix: str = "roster:"
+    schedule: dict[str, object] | None = None
+    """The IdP directory's cron schedule (`make up` shows one; tests and demos have none,
+    so no scheduled sync races them)."""
     confluence_url: str | None = None
     """A real Confluence to use instead of the simulator."""
 
@@ -139,6 +144,12 @@ class Stack:
         """Headers of a scheduler admin API call as the demo operator."""
         return api_headers()
 
+    def _idp_directory(self) -> dict[str, object]:
+        directory = dict(self.plugin.directory(self))
+        if self.schedule:
+            directory["schedule"] = self.schedule
+        return directory
+
     def config(self) -> dict[str, object]:
         kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:39092")
         redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:36379/0")
@@ -155,11 +166,12 @@ class Stack:
         }
         writer = http.pop("confluence-writer")
         http["scheduler"]["auth"] = {"tokens": API_TOKENS}
+        http["scheduler"]["fetcher_url"] = f"http://127.0.0.1:{self.service_ports['fetcher']}"
         return {
             "kafka": {"bootstrap_servers": kafka, "topic_prefix": self.topic_prefix},
             "redis": {"url": redis_url, "key_prefix": self.key_prefix},
             "confluence": {"url": self.confluence, "auth": auth},
-            "directories": [self.plugin.directory(self), SCIM_DIRECTORY],
+            "directories": [self._idp_directory(), SCIM_DIRECTORY],
             "writer": writer,
             **http,
         }
@@ -255,6 +267,7 @@ def main() -> None:
         users=int(os.environ.get("USERS", "1000")),
         confluence_url=os.environ.get("CONFLUENCE_URL") or None,
         idp=os.environ.get("IDP", "keycloak"),
+        schedule=DEMO_SCHEDULE,
     )
     if args.action == "down":
         down(stack)
