@@ -6,17 +6,16 @@ OpenAPI document, and run retention by age and by count."""
 from __future__ import annotations
 
 import json
-import os
 import time
-import uuid
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, cast
 
 import httpx
 import pytest
 import redis.asyncio as redis
 from fastapi import FastAPI
+from scheduler_support import Recorder, fetcher_app, scratch_redis, two_tokens
 
 from roster.scheduler.api import mount_api
 from roster.scheduler.approvals import approvals_router
@@ -28,7 +27,6 @@ from roster.shared import topics
 from roster.shared.config import RosterConfig
 from roster.shared.errors import ConfigurationError
 from roster.shared.kafka import KafkaRuntime
-from roster.shared.messages.base import Message
 from roster.shared.messages.results import CommandFailed, CommandSucceeded
 from roster.shared.messages.runs import PlanSummary, RunHeld, RunStarted
 from roster.shared.messages.sync import SyncRequested
@@ -37,14 +35,7 @@ from roster.shared.settings.scheduler import SchedulerAuth
 from roster.simulators.common.serving import Servers
 
 OPERATOR, VIEWER = "api-op-6d1f0c2b", "api-view-9a4e7b13"
-os.environ["ROSTER_TEST_API_OPERATOR"] = OPERATOR
-os.environ["ROSTER_TEST_API_VIEWER"] = VIEWER
-AUTH = SchedulerAuth(
-    tokens=[
-        {"name": "olga", "role": "operator", "token": {"env": "ROSTER_TEST_API_OPERATOR"}},
-        {"name": "vic", "role": "viewer", "token": {"env": "ROSTER_TEST_API_VIEWER"}},
-    ]
-)
+TOKENS = two_tokens("API", OPERATOR, VIEWER)
 AS_OPERATOR = {"Authorization": f"Bearer {OPERATOR}"}
 AS_VIEWER = {"Authorization": f"Bearer {VIEWER}"}
 DIRECTORIES = [
@@ -54,33 +45,6 @@ DIRECTORIES = [
      "schedule": {"full": "0 2 * * *", "delta": "*/15 * * * *", "spread_seconds": 60}},
     {"id": "partners", "kind": "scim", "scim": {"tokens": [{"env": "SCIM_TOKEN"}]}},
 ]  # fmt: skip
-
-
-@dataclass
-class Recorder:
-    sent: list[tuple[str, str, Message]] = field(default_factory=list)
-
-    async def publish(self, family: str, message: Message, *, key: str) -> None:
-        self.sent.append((family, key, message))
-
-    async def publish_many(self, family: str, items: Sequence[tuple[str, Message]]) -> None:
-        self.sent += [(family, k, m) for k, m in items]
-
-    def subscribe(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def fetcher_app() -> FastAPI:
-    """The fetcher's documented check answer: corp reachable, partners not."""
-    app = FastAPI()
-
-    @app.get("/api/v1/directories/{directory}/check")
-    async def check(directory: str) -> dict[str, Any]:
-        if directory == "corp":
-            return {"ok": True, "error": None}
-        return {"ok": False, "error": "401 from the IdP: bad client secret"}
-
-    return app
 
 
 @dataclass
@@ -98,29 +62,24 @@ class World:
 
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.fail("REDIS_URL is not set: run `make test`")
-    prefix = f"tapi-{uuid.uuid4().hex[:8]}:"
-    client = redis.Redis.from_url(url, decode_responses=True)
-    await client.ping()
-    keys = Keys(prefix)
-    store = RunStore(client, keys)
-    runtime = Recorder()
-    config = RosterConfig(redis={"url": url, "key_prefix": prefix}, directories=DIRECTORIES)
-    guard = Guard(Authenticator(AUTH))
-    fetcher = httpx.AsyncClient(transport=httpx.ASGITransport(app=fetcher_app()))
-    app = FastAPI()
-    kafka = cast(KafkaRuntime, runtime)
-    mount_api(app, config, SyncStarter(kafka, store), store, guard=guard, http=fetcher)
-    app.include_router(approvals_router(config, kafka, store, guard=guard, client=client))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        yield World(http, store, client, keys, runtime, app)
-    await fetcher.aclose()
-    async for key in client.scan_iter(match=f"{prefix}*", count=5000):
-        await client.delete(key)
-    await client.aclose()
+    async with scratch_redis("tapi") as scratch:
+        store = RunStore(scratch.client, scratch.keys)
+        runtime = Recorder()
+        config = RosterConfig(
+            redis={"url": scratch.url, "key_prefix": scratch.prefix}, directories=DIRECTORIES
+        )
+        guard = Guard(TOKENS)
+        fetcher = httpx.AsyncClient(transport=httpx.ASGITransport(app=fetcher_app()))
+        app = FastAPI()
+        kafka = cast(KafkaRuntime, runtime)
+        mount_api(app, config, SyncStarter(kafka, store), store, guard=guard, http=fetcher)
+        app.include_router(
+            approvals_router(config, kafka, store, guard=guard, client=scratch.client)
+        )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            yield World(http, store, scratch.client, scratch.keys, runtime, app)
+        await fetcher.aclose()
 
 
 ENDPOINTS = [
@@ -207,12 +166,13 @@ def test_tokens_are_resolved_at_start_and_a_missing_one_is_named() -> None:
     )
     with pytest.raises(ConfigurationError, match="ROSTER_TEST_NOT_SET_42"):
         Authenticator(auth)
-    authenticator = Authenticator(AUTH)
+    authenticator = TOKENS
     assert authenticator.identify(OPERATOR) is not None
     assert authenticator.identify(OPERATOR + "x") is None
     assert authenticator.identify("") is None
+    token = {"name": "x", "role": "viewer", "token": {"env": "X"}}
     with pytest.raises(ValueError, match="given twice"):
-        SchedulerAuth(tokens=[AUTH.tokens[0], AUTH.tokens[0]])
+        SchedulerAuth(tokens=[token, token])
 
 
 async def test_with_auth_off_every_caller_is_an_operator(world: World) -> None:
@@ -250,7 +210,7 @@ async def test_directories_show_schedule_next_and_last_sync_and_health(world: Wo
     assert partners["next_runs"] == {}
     assert partners["last_run"] is None
     assert partners["health"]["ok"] is False
-    assert "bad client secret" in partners["health"]["error"]
+    assert "401 from the IdP" in partners["health"]["error"]
     quick = await world.http.get("/api/v1/directories/corp?health=false", headers=AS_VIEWER)
     assert quick.json()["health"] is None
     assert (await world.http.get("/api/v1/directories/x", headers=AS_VIEWER)).status_code == 404

@@ -5,45 +5,28 @@ shown held, then running after approval, or rejected."""
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, cast
 
 import httpx
 import pytest
 import redis.asyncio as redis
 from fastapi import FastAPI
+from scheduler_support import Recorder, scratch_redis, two_tokens
 
 from roster.scheduler.approvals import approvals_router
-from roster.scheduler.auth import Authenticator, Guard
+from roster.scheduler.auth import Guard
 from roster.scheduler.runs import RunStore
 from roster.scheduler.sink import Sink
 from roster.shared import topics
 from roster.shared.config import RosterConfig
 from roster.shared.kafka import KafkaRuntime
-from roster.shared.messages.base import Message
 from roster.shared.messages.decisions import RunApproved, RunRejected
 from roster.shared.messages.runs import PlanSummary, RunCompleted, RunHeld, RunPlanned
 from roster.shared.redisdb import Keys
-from roster.shared.settings.scheduler import SchedulerAuth
 
 SUMMARY = PlanSummary(deactivate_users=7)
-
-
-@dataclass
-class Recorder:
-    sent: list[tuple[str, str, Message]] = field(default_factory=list)
-
-    async def publish(self, family: str, message: Message, *, key: str) -> None:
-        self.sent.append((family, key, message))
-
-    async def publish_many(self, family: str, items: Sequence[tuple[str, Message]]) -> None:
-        self.sent += [(family, k, m) for k, m in items]
-
-    def subscribe(self, *args: Any, **kwargs: Any) -> None:
-        return None
 
 
 @dataclass
@@ -58,24 +41,16 @@ class World:
 
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.fail("REDIS_URL is not set: run `make test`")
-    prefix = f"t-{uuid.uuid4().hex[:8]}:"
-    client = redis.Redis.from_url(url, decode_responses=True)
-    await client.ping()
-    keys = Keys(prefix)
-    store = RunStore(client, keys)
-    runtime = Recorder()
-    config = RosterConfig(redis={"url": url, "key_prefix": prefix})
-    app = FastAPI()
-    app.include_router(approvals_router(config, cast(KafkaRuntime, runtime), store, client=client))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        yield World(http, store, client, keys, runtime, Sink(cast(KafkaRuntime, runtime), store))
-    async for key in client.scan_iter(match=f"{prefix}*", count=5000):
-        await client.delete(key)
-    await client.aclose()
+    async with scratch_redis("t") as scratch:
+        store = RunStore(scratch.client, scratch.keys)
+        runtime = Recorder()
+        config = RosterConfig(redis={"url": scratch.url, "key_prefix": scratch.prefix})
+        app = FastAPI()
+        kafka = cast(KafkaRuntime, runtime)
+        app.include_router(approvals_router(config, kafka, store, client=scratch.client))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            yield World(http, store, scratch.client, scratch.keys, runtime, Sink(kafka, store))
 
 
 async def held(world: World, run_id: str = "r1") -> None:
@@ -158,21 +133,11 @@ async def test_rejection_closes_the_run_and_frees_the_directory(world: World) ->
     assert (await world.client.post("/api/v1/runs/r1/approve")).status_code == 409
 
 
-async def test_the_router_checks_roles_and_records_the_token_name(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("T_OPS", "ops-secret")
-    monkeypatch.setenv("T_VIEW", "view-secret")
-    auth = SchedulerAuth(
-        tokens=[
-            {"name": "alice", "role": "operator", "token": {"env": "T_OPS"}},
-            {"name": "victor", "role": "viewer", "token": {"env": "T_VIEW"}},
-        ]
-    )
+async def test_the_router_checks_roles_and_records_the_token_name(world: World) -> None:
     app = FastAPI()
     runtime = cast(KafkaRuntime, world.runtime)
     config = RosterConfig(redis={"key_prefix": world.keys("")})
-    guard = Guard(Authenticator(auth))
+    guard = Guard(two_tokens("APPROVALS", "ops-secret", "view-secret"))
     app.include_router(
         approvals_router(config, runtime, world.store, guard=guard, client=world.redis)
     )
@@ -188,7 +153,7 @@ async def test_the_router_checks_roles_and_records_the_token_name(
         operator = {"Authorization": "Bearer ops-secret"}
         ok = await http.post(url, headers=operator, json={"by": "someone-else"})
         assert ok.status_code == 202
-    assert [m.by for m in decisions(world)] == ["alice"]
+    assert [m.by for m in decisions(world)] == ["olga"]
 
 
 def test_decisions_travel_on_their_own_topic() -> None:

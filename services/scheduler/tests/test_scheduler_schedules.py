@@ -5,8 +5,6 @@ modes and triggers, "already running" is counted, next runs and spread."""
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +13,7 @@ from typing import Any, cast
 import pytest
 import redis.asyncio as redis
 from prometheus_client import CollectorRegistry
+from scheduler_support import Recorder, scratch_redis
 
 from roster.scheduler.runs import RunStore
 from roster.scheduler.schedules import CronScheduler, next_runs, spread
@@ -22,7 +21,6 @@ from roster.scheduler.syncs import Started, SyncStarter
 from roster.shared import topics
 from roster.shared.config import RosterConfig
 from roster.shared.kafka import KafkaRuntime
-from roster.shared.messages.base import Message
 from roster.shared.redisdb import Keys
 
 T0 = datetime(2026, 11, 2, 10, 0, 30, tzinfo=UTC).timestamp()
@@ -82,18 +80,11 @@ class World:
 
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.fail("REDIS_URL is not set: run `make test`")
-    prefix = f"tsched-{uuid.uuid4().hex[:8]}:"
-    world = World(url, Keys(prefix))
-    yield world
-    cleanup = redis.Redis.from_url(url, decode_responses=True)
-    async for key in cleanup.scan_iter(match=f"{prefix}*", count=1000):
-        await cleanup.delete(key)
-    await cleanup.aclose()
-    for client in world.clients:
-        await client.aclose()
+    async with scratch_redis("tsched") as scratch:
+        world = World(scratch.url, scratch.keys)
+        yield world
+        for client in world.clients:
+            await client.aclose()
 
 
 async def test_two_replicas_fire_each_slot_exactly_once(world: World) -> None:
@@ -127,13 +118,6 @@ async def test_two_replicas_fire_each_slot_exactly_once(world: World) -> None:
 
 
 async def test_a_real_starter_answers_already_running_to_a_second_slot(world: World) -> None:
-    @dataclass
-    class Recorder:
-        sent: list[tuple[str, str, Message]] = field(default_factory=list)
-
-        async def publish(self, family: str, message: Message, *, key: str) -> None:
-            self.sent.append((family, key, message))
-
     client = redis.Redis.from_url(world.url, decode_responses=True)
     world.clients.append(client)
     runtime = Recorder()

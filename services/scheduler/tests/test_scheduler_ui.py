@@ -10,18 +10,17 @@ Also the seeding helpers the browser tests (test_scheduler_ui_browser.py) share.
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, cast
 
 import httpx
 import pytest
 import redis.asyncio as redis
 from fastapi import FastAPI
+from scheduler_support import Recorder, fetcher_app, scratch_redis, two_tokens
 
-from roster.scheduler.auth import Authenticator, csrf_token_for
+from roster.scheduler.auth import csrf_token_for
 from roster.scheduler.runs import RunStore
 from roster.scheduler.sink import Sink
 from roster.scheduler.ui import mount_ui, views
@@ -33,7 +32,6 @@ from roster.shared.messages.decisions import RunApproved
 from roster.shared.messages.results import CommandFailed, CommandSucceeded
 from roster.shared.messages.runs import PlanSummary, RunHeld
 from roster.shared.redisdb import Keys
-from roster.shared.settings.scheduler import SchedulerAuth
 
 OPERATOR, VIEWER = "op-token-1234567890", "view-token-1234567890"
 DIRECTORIES = [
@@ -99,22 +97,6 @@ def held_plan(run_id: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@dataclass
-class Recorder:
-    """A KafkaRuntime's publishing side, recording (the HTTP tests need no broker)."""
-
-    sent: list[tuple[str, str, Message]] = field(default_factory=list)
-
-    async def publish(self, family: str, message: Message, *, key: str) -> None:
-        self.sent.append((family, key, message))
-
-    async def publish_many(self, family: str, items: Sequence[tuple[str, Message]]) -> None:
-        self.sent += [(family, k, m) for k, m in items]
-
-    def subscribe(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 async def seed_held_run(
     store: RunStore, client: redis.Redis, keys: Keys, run_id: str = "run-held"
 ) -> None:
@@ -128,17 +110,8 @@ async def seed_held_run(
     )
 
 
-os.environ["ROSTER_TEST_UI_OPERATOR"] = OPERATOR
-os.environ["ROSTER_TEST_UI_VIEWER"] = VIEWER
-TOKENS = Authenticator(
-    SchedulerAuth(
-        tokens=[
-            {"name": "olga", "role": "operator", "token": {"env": "ROSTER_TEST_UI_OPERATOR"}},
-            {"name": "vic", "role": "viewer", "token": {"env": "ROSTER_TEST_UI_VIEWER"}},
-        ]
-    )
-)
-"""The scheduler's own authenticator over two tokens (as `scheduler.auth` configures it)."""
+TOKENS = two_tokens("UI", OPERATOR, VIEWER)
+"""The scheduler's own authenticator: operator `olga`, viewer `vic`."""
 
 
 # ---------------------------------------------------------------- the HTTP world ----
@@ -156,44 +129,24 @@ class World:
         self.http.cookies.set("roster_session", token)
 
 
-def fetcher_app() -> FastAPI:
-    """The fetcher's documented check answer: corp reachable, partners not."""
-    app = FastAPI()
-
-    @app.get("/api/v1/directories/{directory}/check")
-    async def check(directory: str) -> dict[str, Any]:
-        if directory == "corp":
-            return {"ok": True, "error": None}
-        return {"ok": False, "error": "401 from the IdP"}
-
-    return app
-
-
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.fail("REDIS_URL is not set: run `make test`")
-    prefix = f"t-ui-{uuid.uuid4().hex[:8]}:"
-    client = redis.Redis.from_url(url, decode_responses=True)
-    await client.ping()
-    keys = Keys(prefix)
-    store = RunStore(client, keys)
-    runtime = Recorder()
-    config = RosterConfig(redis={"url": url, "key_prefix": prefix}, directories=DIRECTORIES)
-    fetcher = httpx.AsyncClient(transport=httpx.ASGITransport(app=fetcher_app()))
-    app = FastAPI()
-    mount_ui(
-        app, config, store, TOKENS, cast(KafkaRuntime, runtime),
-        client=client, csrf_token_for=csrf_token_for, http=fetcher,
-    )  # fmt: skip
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        yield World(http, store, client, keys, runtime)
-    await fetcher.aclose()
-    async for key in client.scan_iter(match=f"{prefix}*", count=5000):
-        await client.delete(key)
-    await client.aclose()
+    async with scratch_redis("t-ui") as scratch:
+        store = RunStore(scratch.client, scratch.keys)
+        runtime = Recorder()
+        config = RosterConfig(
+            redis={"url": scratch.url, "key_prefix": scratch.prefix}, directories=DIRECTORIES
+        )
+        fetcher = httpx.AsyncClient(transport=httpx.ASGITransport(app=fetcher_app()))
+        app = FastAPI()
+        mount_ui(
+            app, config, store, TOKENS, cast(KafkaRuntime, runtime),
+            client=scratch.client, csrf_token_for=csrf_token_for, http=fetcher,
+        )  # fmt: skip
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            yield World(http, store, scratch.client, scratch.keys, runtime)
+        await fetcher.aclose()
 
 
 def decisions(world: World) -> list[Message]:

@@ -8,6 +8,7 @@ FastAPI app this returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -84,6 +85,36 @@ def create_service_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+class Periodic:
+    """Runs `step` every `seconds` in the background between `start()` and `stop()` (use
+    them as a service's start and stop hooks). A failing step is logged and the loop goes
+    on: a Redis blip must not end a background job for good."""
+
+    def __init__(self, name: str, seconds: float, step: Hook) -> None:
+        self.name = name
+        self._seconds = seconds
+        self._step = step
+        self._task: asyncio.Task[None] | None = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self._step()
+            except Exception:
+                log.exception("background step failed", job=self.name)
+            await asyncio.sleep(self._seconds)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
 
 
 async def serve(app: FastAPI, http: HttpSettings) -> None:

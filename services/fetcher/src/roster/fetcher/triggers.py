@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from roster.shared import topics
 from roster.shared.ids import new_run_id
 from roster.shared.kafka import KafkaRuntime
-from roster.shared.messages.runs import RunStarted
-from roster.shared.messages.sync import SyncMode, SyncRequested
+from roster.shared.messages.sync import SyncMode
+from roster.shared.runstart import announce_run
 
 
 @dataclass(frozen=True)
@@ -31,17 +30,8 @@ class SyncTrigger:
     ) -> str:
         """Publish `RunStarted` and `SyncRequested` for a new run; returns its run id."""
         run_id = new_run_id()
-        started = RunStarted(
-            run_id=run_id, directory=directory, mode=mode, trigger=trigger, dry_run=dry_run
-        )
-        await self.runtime.publish(topics.RUN_EVENTS, started, key=run_id)
-        request = SyncRequested(
-            run_id=run_id,
-            directory=directory,
-            mode=mode,
-            subject=subject,
-            dry_run=dry_run,
-            trigger=trigger,
-        )
-        await self.runtime.publish(topics.SYNC_REQUESTS, request, key=directory)
+        await announce_run(
+            self.runtime, run_id=run_id, directory=directory, mode=mode, trigger=trigger,
+            dry_run=dry_run, subject=subject,
+        )  # fmt: skip
         return run_id

@@ -3,9 +3,6 @@ retention, admin API and web UI, all behind the configured tokens."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 import httpx
 import structlog
 from fastapi import FastAPI
@@ -23,44 +20,22 @@ from roster.shared.config import RosterConfig
 from roster.shared.kafka import KafkaRuntime
 from roster.shared.logging import configure_logging
 from roster.shared.redisdb import Keys, connect
-from roster.shared.service import create_service_app, serve
+from roster.shared.service import Periodic, create_service_app, serve
 
 SERVICE = "scheduler"
 log = structlog.get_logger()
 
 
-class Retention:
+def retention(config: RosterConfig, store: RunStore) -> Periodic:
     """Removes expired runs every `sweep_seconds` (by age and by count, see RunStore.expire)."""
+    settings = config.scheduler.retention
 
-    def __init__(self, config: RosterConfig, store: RunStore) -> None:
-        self._settings = config.scheduler.retention
-        self._store = store
-        self._task: asyncio.Task[None] | None = None
-
-    async def sweep(self) -> int:
-        removed = await self._store.expire(
-            max_age_days=self._settings.days, max_runs=self._settings.max_runs
-        )
+    async def sweep() -> None:
+        removed = await store.expire(max_age_days=settings.days, max_runs=settings.max_runs)
         if removed:
             log.info("expired runs removed", runs=removed)
-        return removed
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("run retention sweep failed")
-            await asyncio.sleep(self._settings.sweep_seconds)
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="run-retention")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    return Periodic("run-retention", settings.sweep_seconds, sweep)
 
 
 def build_app(config: RosterConfig, *, authenticator: Authenticator | None = None) -> FastAPI:
@@ -76,15 +51,15 @@ def build_app(config: RosterConfig, *, authenticator: Authenticator | None = Non
     guard = Guard(authenticator)
     Sink(runtime, store).subscribe()
     cron = CronScheduler(config, client, keys, starter, registry=registry)
-    retention = Retention(config, store)
+    sweeper = retention(config, store)
     http = httpx.AsyncClient()
     app = create_service_app(
         service=SERVICE,
         runtime=runtime,
         redis_client=client,
         registry=registry,
-        on_start=[cron.start, retention.start],
-        on_stop=[cron.stop, retention.stop, http.aclose],
+        on_start=[cron.start, sweeper.start],
+        on_stop=[cron.stop, sweeper.stop, http.aclose],
         title="Roster admin API",
     )
     mount_api(app, config, starter, store, guard=guard, http=http)

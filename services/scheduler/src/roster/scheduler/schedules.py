@@ -15,8 +15,6 @@ not start every directory at once); a slot missed while no replica ran fires onc
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import time
 import uuid
@@ -33,6 +31,7 @@ from roster.scheduler.syncs import Started
 from roster.shared.config import DirectorySettings, RosterConfig
 from roster.shared.messages.sync import SyncMode
 from roster.shared.redisdb import Keys
+from roster.shared.service import Periodic
 
 log = structlog.get_logger()
 JOBS: dict[str, tuple[SyncMode, str]] = {
@@ -139,11 +138,10 @@ class CronScheduler:
         self._fence_key = keys("sched", "fence")
         self._fired_key = keys("sched", "fired")
         self.replica = replica or uuid.uuid4().hex[:12]
-        self._tick_seconds = tick_seconds
         self._lease_ms = int(lease_seconds * 1000)
         self._now = now
         self._lease: str | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("cron-scheduler", tick_seconds, self.tick)
         self._fire = client.register_script(_FIRE)
         self._first = client.register_script(_FIRST_SIGHT)
         self._renew = client.register_script(_RENEW)
@@ -223,23 +221,12 @@ class CronScheduler:
             log.info("scheduled sync started", directory=directory, job=job, run_id=started.run_id)
         return Fired(directory, job, slot, started.run_id, running)
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("schedule tick failed")
-            await asyncio.sleep(self._tick_seconds)
-
     async def start(self) -> None:
         if self._directories:
-            self._task = asyncio.create_task(self._loop(), name="cron-scheduler")
+            await self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()
         if self._lease is not None:
             await self._release(keys=[self._leader_key], args=[self._lease])
             self._lease = None

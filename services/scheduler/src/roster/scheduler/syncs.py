@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from roster.scheduler.runs import RunStore
-from roster.shared import topics
 from roster.shared.ids import new_run_id
 from roster.shared.kafka import KafkaRuntime
-from roster.shared.messages.runs import RunStarted
-from roster.shared.messages.sync import SyncMode, SyncRequested
+from roster.shared.messages.sync import SyncMode
+from roster.shared.runstart import announce_run
 
 
 @dataclass(frozen=True)
@@ -42,20 +41,10 @@ class SyncStarter:
         holder = await self._store.lock(directory, run_id)
         if holder is not None:
             return Started(run_id=holder, running=holder)
-        started = RunStarted(
-            run_id=run_id, directory=directory, mode=mode, trigger=trigger, dry_run=dry_run
-        )
-        await self._store.started(
-            run_id, started.model_dump(include={"directory", "mode", "trigger", "dry_run"})
-        )
-        await self._runtime.publish(topics.RUN_EVENTS, started, key=run_id)
-        request = SyncRequested(
-            run_id=run_id,
-            directory=directory,
-            mode=mode,
-            subject=subject,
-            dry_run=dry_run,
-            trigger=trigger,
-        )
-        await self._runtime.publish(topics.SYNC_REQUESTS, request, key=directory)
+        fields = {"directory": directory, "mode": mode, "trigger": trigger, "dry_run": dry_run}
+        await self._store.started(run_id, fields)
+        await announce_run(
+            self._runtime, run_id=run_id, directory=directory, mode=mode, trigger=trigger,
+            dry_run=dry_run, subject=subject,
+        )  # fmt: skip
         return Started(run_id=run_id)
