@@ -241,3 +241,33 @@ def test_next_runs_and_spread() -> None:
     assert spread(partners) != spread(labs)  # different ids start at different times
     slot = upcoming["delta"]
     assert next_runs(corp, slot + 1)["delta"] == slot + 15 * 60
+
+
+async def test_a_slot_whose_start_fails_is_tried_again_not_lost(world: World) -> None:
+    @dataclass
+    class Flaky(Starts):
+        failures: int = 2
+
+        async def start(self, directory: str, **kwargs: Any) -> Started:
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("Kafka unreachable")
+            return await super().start(directory, **kwargs)
+
+    config = RosterConfig(directories=[directory("corp", full="0 2 * * *", spread_seconds=0)])
+    starter, clock = Flaky(), Clock()
+    registry = CollectorRegistry()
+    client = redis.Redis.from_url(world.url, decode_responses=True)
+    world.clients.append(client)
+    replica = CronScheduler(config, client, world.keys, starter, now=clock, registry=registry)
+    await replica.tick()  # first sight
+    clock.now = datetime(2026, 11, 3, 2, 0, 1, tzinfo=UTC).timestamp()
+    for _ in range(2):
+        with pytest.raises(ConnectionError):
+            await replica.tick()
+    (fired,) = await replica.tick()  # the third try starts the 02:00 sync
+    assert fired.slot == datetime(2026, 11, 3, 2, 0, tzinfo=UTC).timestamp()
+    assert starter.calls == [("corp", "full", "schedule")]
+    assert await replica.tick() == []  # and only once
+    labels = {"directory": "corp", "job": "full", "outcome": "failed"}
+    assert registry.get_sample_value("roster_scheduler_schedule_fired_total", labels) == 2.0

@@ -59,6 +59,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+# KEYS: fired; ARGV: field, slot → un-records a slot whose start failed, so it fires again
+_UNFIRE = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HSET', KEYS[1], ARGV[1], tostring(tonumber(ARGV[2]) - 1))
+end
+return 0
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -85,6 +92,11 @@ class Fired:
     run_id: str
     running: bool
     """The directory had a run already; nothing was started."""
+
+
+def _slot_text(slot: float) -> str:
+    """A slot as Redis stores it from a Lua argument (so the un-record compare matches)."""
+    return repr(slot)
 
 
 def spread(directory: DirectorySettings) -> int:
@@ -146,10 +158,11 @@ class CronScheduler:
         self._first = client.register_script(_FIRST_SIGHT)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
+        self._unfire = client.register_script(_UNFIRE)
         registry = registry or CollectorRegistry()
         self._fired = Counter(
             "roster_scheduler_schedule_fired",
-            "Scheduled slots fired, by outcome: started, or running (the directory had a run)",
+            "Scheduled slots fired: started, running (the directory had a run) or failed (retried)",
             ["directory", "job", "outcome"],
             registry=registry,
         )
@@ -194,11 +207,11 @@ class CronScheduler:
             for job, expression in _expressions(directory).items():
                 slot = due_slot(expression, directory, now)
                 field = f"{directory.id}:{job}"
-                if await self._first(keys=[self._fired_key], args=[field, slot]):
+                if await self._first(keys=[self._fired_key], args=[field, _slot_text(slot)]):
                     continue  # first sight: record, do not fire
-                outcome = await self._fire(
-                    keys=[self._leader_key, self._fired_key], args=[self._lease, field, slot]
-                )
+                keys = [self._leader_key, self._fired_key]
+                args = [self._lease, field, _slot_text(slot)]
+                outcome = await self._fire(keys=keys, args=args)
                 if outcome == -1:
                     self._lease = None  # lapsed between renew and fire: fencing stops us
                     self._leader.set(0)
@@ -209,7 +222,15 @@ class CronScheduler:
 
     async def _start(self, directory: str, job: str, slot: float) -> Fired:
         mode, trigger = JOBS[job]
-        started = await self._starter.start(directory, mode=mode, trigger=trigger)
+        try:
+            started = await self._starter.start(directory, mode=mode, trigger=trigger)
+        except Exception:
+            # not started (e.g. Kafka down at slot time): un-record the slot so the next
+            # tick tries again, instead of losing tonight's sync
+            field = f"{directory}:{job}"
+            await self._unfire(keys=[self._fired_key], args=[field, _slot_text(slot)])
+            self._fired.labels(directory, job, "failed").inc()
+            raise
         running = started.running is not None
         self._fired.labels(directory, job, "running" if running else "started").inc()
         if running:
