@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Coroutine, Iterator
@@ -27,42 +27,23 @@ from typer.testing import CliRunner
 from roster.cli.main import app as cli
 from roster.scheduler.api import mount_api
 from roster.scheduler.approvals import approvals_router
-from roster.scheduler.auth import Authenticator, Guard
+from roster.scheduler.auth import Guard
 from roster.scheduler.runs import RunStore
 from roster.scheduler.syncs import SyncStarter
 from roster.shared.config import RosterConfig
 from roster.shared.kafka import KafkaRuntime
-from roster.shared.messages.base import Message
 from roster.shared.messages.results import CommandFailed, CommandSucceeded
 from roster.shared.redisdb import Keys
-from roster.shared.settings.scheduler import SchedulerAuth
 from roster.simulators.common.serving import Servers
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services/scheduler/tests"))
+from scheduler_support import Recorder, two_tokens  # noqa: E402
 
 OPERATOR = f"cli-op-{uuid.uuid4().hex}"
 VIEWER = f"cli-view-{uuid.uuid4().hex}"
-os.environ["ROSTER_TEST_CLI_OPERATOR"] = OPERATOR
-os.environ["ROSTER_TEST_CLI_VIEWER"] = VIEWER
-AUTH = SchedulerAuth(
-    tokens=[
-        {"name": "olga", "role": "operator", "token": {"env": "ROSTER_TEST_CLI_OPERATOR"}},
-        {"name": "vic", "role": "viewer", "token": {"env": "ROSTER_TEST_CLI_VIEWER"}},
-    ]
-)
+TOKENS = two_tokens("CLI", OPERATOR, VIEWER)
 DIRECTORIES = [{"id": "corp", "kind": "scim", "scim": {"tokens": [{"env": "SCIM_TOKEN"}]}}]
 T = TypeVar("T")
-
-
-class Recorder:
-    """Stands in for Kafka: records what the API publishes."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, Message]] = []
-
-    async def publish(self, family: str, message: Message, *, key: str) -> None:
-        self.sent.append((family, key, message))
-
-    async def publish_many(self, family: str, items: list[tuple[str, Message]]) -> None:
-        self.sent += [(family, k, m) for k, m in items]
 
 
 @dataclass
@@ -117,7 +98,7 @@ def api(stack_env: dict[str, str]) -> Iterator[Api]:
     runtime = Recorder()
     kafka = cast(KafkaRuntime, runtime)
     config = RosterConfig(redis={"url": url, "key_prefix": prefix}, directories=DIRECTORIES)
-    guard = Guard(Authenticator(AUTH))
+    guard = Guard(TOKENS)
     app = FastAPI()
     mount_api(app, config, SyncStarter(kafka, store), store, guard=guard)
     app.include_router(approvals_router(config, kafka, store, guard=guard, client=client))

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -24,8 +26,10 @@ from roster.scheduler.approvals import approvals_router
 from roster.scheduler.runs import RunStore
 from roster.shared.config import RosterConfig
 from roster.shared.kafka import KafkaRuntime
-from roster.shared.messages.base import Message
 from roster.shared.redisdb import Keys
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services/scheduler/tests"))
+from scheduler_support import Recorder  # noqa: E402
 
 PLAN = {
     "run_id": "r1",
@@ -44,17 +48,6 @@ PLAN = {
     ],
     "commands": [],
 }
-
-
-@dataclass
-class Recorder:
-    sent: list[tuple[str, str, Message]] = field(default_factory=list)
-
-    async def publish(self, family: str, message: Message, *, key: str) -> None:
-        self.sent.append((family, key, message))
-
-    async def publish_many(self, family: str, items: Sequence[tuple[str, Message]]) -> None:
-        self.sent += [(family, k, m) for k, m in items]
 
 
 @dataclass

@@ -54,12 +54,6 @@ def mount_api(
     router = APIRouter(prefix="/api/v1")
     viewer, operator = Depends(guard.viewer), Depends(guard.operator)
 
-    async def checked(directory: str) -> dict[str, Any]:
-        if http is not None:
-            return await health.check(http, config, directory)
-        async with httpx.AsyncClient() as one:
-            return await health.check(one, config, directory)
-
     async def describe(directory: DirectorySettings, with_health: bool) -> dict[str, Any]:
         last = await store.find(RunFilter(directory=directory.id, limit=1))
         schedule = directory.schedule.model_dump(exclude_none=True)
@@ -69,7 +63,7 @@ def mount_api(
             "schedule": schedule,
             "next_runs": next_runs(directory, time.time()),
             "last_run": last[0] if last else None,
-            "health": await checked(directory.id) if with_health else None,
+            "health": await health.check(http, config, directory.id) if with_health else None,
         }
 
     def directory_or_404(directory_id: str) -> DirectorySettings:
@@ -94,7 +88,7 @@ def mount_api(
     async def test_connection(directory_id: str, caller: Principal = operator) -> dict[str, Any]:
         """Test the directory's IdP connection now (through its fetcher)."""
         directory_or_404(directory_id)
-        return await checked(directory_id)
+        return await health.check(http, config, directory_id)
 
     @router.post("/syncs", status_code=202)
     async def start_sync(body: SyncBody, principal: Principal = operator) -> JSONResponse:

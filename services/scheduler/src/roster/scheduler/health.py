@@ -21,9 +21,15 @@ def fetcher_url(config: RosterConfig, directory: str) -> str:
     return config.scheduler.fetcher_url.replace("{directory}", directory).rstrip("/")
 
 
-async def check(http: httpx.AsyncClient, config: RosterConfig, directory: str) -> dict[str, Any]:
+async def check(
+    http: httpx.AsyncClient | None, config: RosterConfig, directory: str
+) -> dict[str, Any]:
     """`{"ok": bool, "error": str | None, "reachable": bool}` of one directory's IdP
-    connection; `reachable` is false when the fetcher itself did not answer sensibly."""
+    connection; `reachable` is false when the fetcher itself did not answer sensibly.
+    Without a client (routers mounted on their own, in tests) a one-off client asks."""
+    if http is None:
+        async with httpx.AsyncClient() as one:
+            return await check(one, config, directory)
     url = f"{fetcher_url(config, directory)}/api/v1/directories/{directory}/check"
     try:
         response = await http.get(url, timeout=TIMEOUT)

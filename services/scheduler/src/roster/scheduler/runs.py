@@ -164,9 +164,7 @@ class RunStore:
                 result = json.loads(text)
                 if query.matches(result):
                     rows.append(result)
-        rows.sort(
-            key=lambda r: (r.get("username") or "", r.get("operation") or "", r["command_id"])
-        )
+        rows.sort(key=_result_order)
         return len(rows), rows[query.offset : query.offset + query.limit]
 
     async def expire(self, *, max_age_days: int, max_runs: int, now: float | None = None) -> int:
@@ -178,9 +176,10 @@ class RunStore:
         extra = cast(list[str], await self._r.zrevrange(index, max_runs, -1))
         removed = 0
         for run_id in dict.fromkeys(old + extra):
-            raw = cast(dict[str, str], await self._r.hgetall(self._run(run_id)))
-            lock = self._k("lock", "sync", raw.get("directory", ""))
-            if raw.get("status") in ("running", "held") and await self._r.get(lock) == run_id:
+            fields = await self._r.hmget(self._run(run_id), ["status", "directory"])
+            status, directory = cast(list[str | None], fields)
+            lock = self._k("lock", "sync", directory or "")
+            if status in ("running", "held") and await self._r.get(lock) == run_id:
                 continue
             async with self._r.pipeline(transaction=True) as pipe:
                 pipe.zrem(index, run_id)

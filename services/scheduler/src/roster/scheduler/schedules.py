@@ -42,16 +42,16 @@ JOBS: dict[str, tuple[SyncMode, str]] = {
 """Job → (sync mode, trigger). Cleanup is a full sync: its plan applies the cleanup rules."""
 DEFAULT_SPREAD = 300
 
-# KEYS: leader, fired; ARGV: our lease value, field, slot → 1 fired, 0 already, -1 not leader
+# KEYS: leader, fired; ARGV: our lease value, field, slot
+# → 1 fired, 0 fired already, 2 first sight (recorded, not fired), -1 not the leader
 _FIRE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local last = redis.call('HGET', KEYS[2], ARGV[2])
 if last and tonumber(last) >= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+if not last then return 2 end
 return 1
 """
-# KEYS: fired; ARGV: field, slot → records a first-seen schedule's slot without firing
-_FIRST_SIGHT = "return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])"
 # KEYS: leader; ARGV: value, lease ms
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -153,9 +153,11 @@ class CronScheduler:
         self._lease_ms = int(lease_seconds * 1000)
         self._now = now
         self._lease: str | None = None
+        self._settled: dict[str, float] = {}
+        """Per directory:job, the latest slot this replica knows is recorded: the Lua
+        script is called only when a new slot comes due, not every tick."""
         self._loop = Periodic("cron-scheduler", tick_seconds, self.tick)
         self._fire = client.register_script(_FIRE)
-        self._first = client.register_script(_FIRST_SIGHT)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
         self._unfire = client.register_script(_UNFIRE)
@@ -207,8 +209,8 @@ class CronScheduler:
             for job, expression in _expressions(directory).items():
                 slot = due_slot(expression, directory, now)
                 field = f"{directory.id}:{job}"
-                if await self._first(keys=[self._fired_key], args=[field, _slot_text(slot)]):
-                    continue  # first sight: record, do not fire
+                if self._settled.get(field) == slot:
+                    continue
                 keys = [self._leader_key, self._fired_key]
                 args = [self._lease, field, _slot_text(slot)]
                 outcome = await self._fire(keys=keys, args=args)
@@ -218,6 +220,7 @@ class CronScheduler:
                     return fired
                 if outcome == 1:
                     fired.append(await self._start(directory.id, job, slot))
+                self._settled[field] = slot  # fired, fired already, or first sight
         return fired
 
     async def _start(self, directory: str, job: str, slot: float) -> Fired:

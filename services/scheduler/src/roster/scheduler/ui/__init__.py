@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import FastAPI
 
 from roster.scheduler.ui.routes import (
-    Identifies,
     LoginRequired,
     login_redirect,
     static_files,
@@ -23,4 +22,4 @@ def mount_ui(app: FastAPI, *args: Any, **kwargs: Any) -> None:
     app.add_exception_handler(LoginRequired, login_redirect)
 
 
-__all__ = ["Identifies", "mount_ui", "ui_router"]
+__all__ = ["mount_ui", "ui_router"]

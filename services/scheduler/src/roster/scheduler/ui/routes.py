@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import inspect
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import httpx
@@ -27,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from roster.scheduler.approvals import PlanReader, decide_run
-from roster.scheduler.auth import SESSION_COOKIE
+from roster.scheduler.auth import SESSION_COOKIE, Authenticator, Principal
 from roster.scheduler.health import check
 from roster.scheduler.health import state as health_state
 from roster.scheduler.runs import RunStore
@@ -40,17 +39,6 @@ from roster.shared.redisdb import Keys
 
 HERE = Path(__file__).parent
 DOWNLOAD_PATH = "/api/v1/runs/{run_id}/results/download"
-
-
-class Principal(Protocol):
-    name: str
-    role: str
-
-    def can(self, role: str) -> bool: ...
-
-
-class Identifies(Protocol):
-    def identify(self, token: str) -> Any: ...
 
 
 class LoginRequired(Exception):
@@ -71,7 +59,7 @@ async def _form(request: Request) -> dict[str, str]:
 def ui_router(
     config: RosterConfig,
     store: RunStore,
-    authenticator: Identifies,
+    authenticator: Authenticator,
     runtime: KafkaRuntime,
     *,
     client: redis.Redis,
@@ -88,17 +76,12 @@ def ui_router(
     templates.env.globals["progress"] = views.progress
     plans = PlanReader(client, Keys(config.redis.key_prefix))
 
-    async def identify(token: str | None) -> Principal | None:
-        if not token:
-            return None
-        found = authenticator.identify(token)
-        if inspect.isawaitable(found):
-            found = await found
-        return found  # type: ignore[no-any-return]
+    def identify(token: str | None) -> Principal | None:
+        return authenticator.identify(token) if token else None
 
     async def session(request: Request) -> tuple[Principal, str]:
         token = request.cookies.get(SESSION_COOKIE)
-        principal = await identify(token)
+        principal = identify(token)
         if principal is None or token is None:
             raise LoginRequired
         return principal, token
@@ -119,10 +102,7 @@ def ui_router(
         return templates.TemplateResponse(request, name, base | context, status_code=status_code)
 
     async def health(directory: str) -> str:
-        if http is not None:
-            return health_state(await check(http, config, directory))
-        async with httpx.AsyncClient() as one:
-            return health_state(await check(one, config, directory))
+        return health_state(await check(http, config, directory))
 
     @router.get("/login", response_class=HTMLResponse)
     async def login_form(request: Request) -> Response:
@@ -131,7 +111,7 @@ def ui_router(
     @router.post("/login", response_class=HTMLResponse)
     async def login(request: Request) -> Response:
         token = (await _form(request)).get("token", "").strip()
-        if await identify(token) is None:
+        if identify(token) is None:
             context = {"error": "unknown token", "user": None}
             return render(request, "login.html", context, status_code=401)
         response = RedirectResponse("/ui/", status_code=303)
