@@ -62,6 +62,9 @@ async def test_two_replicas_fire_a_real_cron_slot_exactly_once() -> None:
                 {"name": "ops", "role": "operator",
                  "token": {"env": "ROSTER_TEST_REPLICA_TOKEN"}}]}},
         )  # fmt: skip
+        into_minute = time.time() % 60
+        if into_minute > 30:  # start early in a minute: the first tick (which only records
+            await asyncio.sleep(61 - into_minute)  # its slot) must precede the boundary
         servers = Servers()
         try:
             replicas = [await servers.start(build_app(config)) for _ in range(2)]
@@ -70,6 +73,7 @@ async def test_two_replicas_fire_a_real_cron_slot_exactly_once() -> None:
                     await ready(http, base)
                 await asyncio.sleep(2)  # a tick has seen the current slot (not fired)
                 now = time.time()
+                assert now % 60 < 58, "the replicas took too long to start for this minute"
                 boundary = (now // 60 + 1) * 60
                 await asyncio.sleep(boundary - now + 4)  # the next slot is due and fired
                 runs = (await http.get(f"{replicas[0]}/api/v1/runs")).json()
